@@ -1,0 +1,49 @@
+# `make run` starts the app, `make test` runs every test; both set up .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test test-unit test-app test-e2e test-notebooks bench lab clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# Install torch explicitly first: a bare range would pull the newest (multi-GB CUDA) build.
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH_SPEC)"
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+/usr/bin/chromium:
+	# Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium || \
+	  ( $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium )
+
+run: $(VENV)/.runtime
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev /usr/bin/chromium
+	$(PY) -m pytest tests notebooks --nbmake -n 2 --dist loadgroup
+
+test-unit: $(VENV)/.dev
+	$(PY) -m pytest tests/unit
+
+test-app: $(VENV)/.dev
+	$(PY) -m pytest tests/app
+
+test-e2e: $(VENV)/.dev /usr/bin/chromium
+	$(PY) -m pytest tests/e2e
+
+test-notebooks: $(VENV)/.dev
+	$(PY) -m pytest --nbmake notebooks
+
+lab: $(VENV)/.runtime
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV)

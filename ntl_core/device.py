@@ -1,0 +1,39 @@
+"""One place that decides where tensors live: CUDA, else Apple MPS, else CPU."""
+from __future__ import annotations
+
+import torch
+
+
+def pick_device(prefer: str | torch.device | None = "auto") -> torch.device:
+    """Return the device to compute on.
+
+    Args:
+        prefer: ``"auto"``/``None`` picks CUDA, then MPS, then CPU; any other value
+            (``"cpu"``, ``"cuda:1"``, a ``torch.device``) is honoured as given.
+
+    Raises:
+        ValueError: if a CUDA/MPS device is asked for explicitly but is not available.
+    """
+    if prefer is None or prefer == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(prefer)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device} requested but CUDA is not available; use device='auto' or 'cpu'")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device} requested but MPS is not available; use device='auto' or 'cpu'")
+    return device
+
+
+def describe_device(device: torch.device | None = None) -> str:
+    """Human-readable name of ``device`` (default: the auto pick), e.g. ``"CUDA: NVIDIA H100"``."""
+    device = pick_device() if device is None else torch.device(device)
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the page scripts (the cores never import Streamlit)."""

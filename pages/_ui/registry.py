@@ -1,0 +1,20 @@
+"""The app's pages, in navigation order. Add one entry per page script; home links them all."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    section: str
+    blurb: str
+
+
+HOME = PageInfo("pages/home.py", "Home", ":material/home:", "Start", "What this app teaches.")
+
+# Each page's helper appends its entry here when the page script exists, e.g.
+# PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss", "…").
+PAGES: list[PageInfo] = []
