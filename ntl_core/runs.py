@@ -1,0 +1,138 @@
+"""Run directories: what a trainer writes and what the lab page / CLI read back.
+
+Layout of one run directory::
+
+    config.json      TrainConfig.to_dict()
+    metrics.jsonl    one JSON object per history row (train rows and eval rows with "split")
+    model/           save_pretrained() of the model and its tokenizer
+
+A comparison written by the CLI is a directory of run directories (``<loss>-seed<k>/``) plus
+``summary.json``; :func:`load_runs` reads all of them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ntl_core.train_config import TrainConfig
+
+CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
+
+
+def _jsonable(row: dict) -> dict:
+    """NaN/inf become ``null``: strict JSON readers (browsers, jq) reject bare NaN."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+@dataclass
+class RunRecord:
+    """A run read back from disk.
+
+    Attributes:
+        config: the run's configuration.
+        history: its rows, as in ``Trainer.history`` (``null`` metrics come back as ``nan``).
+        path: the run directory.
+        has_checkpoint: whether ``model/`` exists (then :func:`load_trainer` can restore it).
+    """
+
+    config: TrainConfig
+    history: list[dict] = field(default_factory=list)
+    path: Path | None = None
+    has_checkpoint: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else f"{self.config.loss}-seed{self.config.seed}"
+
+    def eval_rows(self, split: str = "interpolation") -> list[dict]:
+        return [r for r in self.history if r.get("split") == split]
+
+    def train_rows(self) -> list[dict]:
+        return [r for r in self.history if "split" not in r]
+
+
+def save_run(trainer, run_dir: str | Path) -> Path:
+    """Write ``trainer``'s config, history and checkpoint into ``run_dir`` (created if needed)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONFIG).write_text(json.dumps(trainer.cfg.to_dict(), indent=2))
+    with open(run_dir / METRICS, "w") as fh:
+        for row in trainer.history:
+            fh.write(json.dumps(_jsonable(row)) + "\n")
+    trainer.model.save_pretrained(run_dir / CHECKPOINT)
+    trainer.tokenizer.save_pretrained(run_dir / CHECKPOINT)
+    return run_dir
+
+
+def load_run(run_dir: str | Path) -> RunRecord:
+    """Read a run directory written by :func:`save_run` / ``Trainer.save`` / the CLI.
+
+    Raises:
+        ValueError: if the directory, ``config.json`` or ``metrics.jsonl`` is missing or
+            unreadable (the message names the file and line).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is not a directory")
+    try:
+        config = TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{run_dir / CONFIG}: cannot read the run's config ({err})") from err
+    history = []
+    try:
+        lines = (run_dir / METRICS).read_text().splitlines()
+    except OSError as err:
+        raise ValueError(f"{run_dir / METRICS}: cannot read the run's metrics ({err})") from err
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{run_dir / METRICS} line {number}: not JSON ({err})") from err
+        if not isinstance(row, dict) or "step" not in row:
+            raise ValueError(f"{run_dir / METRICS} line {number}: expected an object with a 'step' field")
+        history.append({k: (math.nan if v is None else v) for k, v in row.items()})
+    return RunRecord(config, history, run_dir, (run_dir / CHECKPOINT / "config.json").is_file())
+
+
+def load_runs(path: str | Path) -> list[RunRecord]:
+    """One run directory, or a directory of them (a CLI comparison), as a list of records.
+
+    Raises:
+        ValueError: if ``path`` holds neither a run nor any run subdirectory.
+    """
+    path = Path(path)
+    if (path / CONFIG).is_file():
+        return [load_run(path)]
+    subdirs = sorted(p for p in path.iterdir() if (p / CONFIG).is_file()) if path.is_dir() else []
+    if not subdirs:
+        raise ValueError(f"{path} contains no run (no config.json in it or its subdirectories)")
+    return [load_run(p) for p in subdirs]
+
+
+def load_trainer(run_dir: str | Path, device: str = "auto"):
+    """A :class:`~ntl_core.trainer.Trainer` with the run's trained weights and history restored.
+
+    The optimiser starts fresh, so continuing training is close to, not identical with, an
+    uninterrupted run.
+
+    Raises:
+        ValueError: if the run directory is unreadable or has no checkpoint.
+    """
+    from ntl_core.models import load_model
+    from ntl_core.trainer import Trainer
+
+    record = load_run(run_dir)
+    if not record.has_checkpoint:
+        raise ValueError(f"{run_dir} has no checkpoint ({CHECKPOINT}/ is missing)")
+    try:
+        model = load_model(Path(run_dir) / CHECKPOINT, regression=record.config.loss == "reg")
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{run_dir}: cannot load the checkpoint ({err})") from err
+    trainer = Trainer(record.config.replace(device=device), model=model)
+    trainer.history = record.history
+    trainer.step_count = max((r["step"] for r in record.history), default=0)
+    return trainer

@@ -1,0 +1,130 @@
+"""Configuration of one training run, and named presets."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ntl_core.models import MODEL_PRESETS
+from ntl_core.objectives import LOSSES
+from ntl_core.tasks import OPERATIONS, ArithmeticTask, FileTask, Task
+from ntl_core.tokenization import TOKENIZER_KINDS
+
+TASKS = (*OPERATIONS, "file")
+MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run; two runs with equal configs train identically.
+
+    Attributes:
+        task: ``"addition"``, ``"subtraction"``, ``"multiplication"`` or ``"file"`` (then
+            ``data_path`` and optionally ``interpolation_path``/``extrapolation_path`` are
+            DeepMind-Mathematics-style text files).
+        digits: maximal operand digits in training (arithmetic tasks).
+        reverse: answers written least significant digit first.
+        model: a key of :data:`ntl_core.models.MODEL_PRESETS`.
+        loss: ``"ce"``, ``"mse"`` (CE + NTL-MSE), ``"was"`` (CE + NTL-WAS) or ``"reg"``
+            (regression head on the same backbone).
+        ntl_weight: λ in CE + λ·NTL.
+        reweigh: scale NTL by the probability mass on digit tokens.
+        lr: peak AdamW learning rate (linear warm-up over ``warmup_steps``, then constant).
+        batch_size: questions per optimiser step.
+        seed: fixes model initialisation and the order of training batches.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+        eval_every: evaluate both test splits every this many steps (0: never automatically).
+        eval_size: questions per evaluation (and per held-out split).
+        steps: the step budget used by the CLI and presets (``Trainer.step`` itself is open-ended).
+        tokenizer: ``"digits"`` (one token per digit) or ``"multidigit"`` (contrast; CE/reg only).
+        warmup_steps, weight_decay, grad_clip: optimiser details.
+    """
+
+    task: str = "addition"
+    digits: int = 2
+    reverse: bool = True
+    model: str = "gpt2-tiny"
+    loss: str = "was"
+    ntl_weight: float = 0.3
+    reweigh: bool = False
+    lr: float = 3e-3
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    eval_every: int = 50
+    eval_size: int = 256
+    steps: int = 1000
+    tokenizer: str = "digits"
+    warmup_steps: int = 50
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    data_path: str | None = None
+    interpolation_path: str | None = None
+    extrapolation_path: str | None = None
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ValueError(message)
+
+        need(self.task in TASKS, f"unknown task {self.task!r}; choose one of {TASKS}")
+        need(self.task != "file" or bool(self.data_path), "task 'file' needs data_path (a question/answer .txt file)")
+        need(isinstance(self.digits, int) and 1 <= self.digits <= 12, f"digits must be an integer from 1 to 12, got {self.digits!r}")
+        need(self.model in MODEL_PRESETS, f"unknown model {self.model!r}; choose one of {tuple(MODEL_PRESETS)}")
+        need(self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {LOSSES}")
+        need(self.tokenizer in TOKENIZER_KINDS, f"unknown tokenizer {self.tokenizer!r}; choose one of {TOKENIZER_KINDS}")
+        need(self.tokenizer == "digits" or self.loss in ("ce", "reg"),
+             "NTL losses need the 'digits' tokenizer: with multi-digit tokens there is no digit distribution to compare")
+        for name in ("lr", "ntl_weight", "weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            need(isinstance(value, (int, float)) and math.isfinite(value), f"{name} must be a finite number, got {value!r}")
+        need(0 < self.lr <= 1, f"learning rate must be in (0, 1], got {self.lr}")
+        need(self.ntl_weight >= 0, f"ntl_weight (λ) must be ≥ 0, got {self.ntl_weight}")
+        need(self.weight_decay >= 0 and self.grad_clip > 0, "weight_decay must be ≥ 0 and grad_clip > 0")
+        for name, low in (("batch_size", 1), ("eval_size", 1), ("steps", 0), ("eval_every", 0), ("warmup_steps", 0), ("seed", 0)):
+            value = getattr(self, name)
+            need(isinstance(value, int) and not isinstance(value, bool) and value >= low,
+                 f"{name} must be an integer ≥ {low}, got {value!r}")
+        need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")
+
+    def make_task(self) -> Task:
+        """The task this config trains on (file tasks read and validate their files here)."""
+        if self.task == "file":
+            return FileTask(self.data_path, self.interpolation_path, self.extrapolation_path,
+                            reverse=self.reverse, test_size=self.eval_size)
+        return ArithmeticTask(self.task, self.digits, self.reverse, test_size=self.eval_size)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; ``ValueError`` on unknown or invalid fields."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as err:  # e.g. a string where a number belongs
+            raise ValueError(f"invalid config: {err}") from err
+
+
+# Presets give task, model and optimiser; the loss is set per run (loss=... in replace()).
+# The classroom step budget was chosen by measuring steps/s on a 2-core CPU (see README);
+# it is a step count, not a time limit, so results do not depend on how busy the machine is.
+PRESETS: dict[str, TrainConfig] = {
+    "CPU classroom (≈90 s)": TrainConfig(task="addition", digits=2, reverse=True, model="gpt2-tiny",
+                                         ntl_weight=0.3, lr=3e-3, batch_size=64, eval_every=100,
+                                         eval_size=256, steps=1500),
+    "GPU": TrainConfig(task="multiplication", digits=3, reverse=True, model="gpt2-small", ntl_weight=0.3,
+                       lr=1e-3, batch_size=256, eval_every=250, eval_size=512, steps=5000, warmup_steps=200),
+    "Tiny (tests)": TrainConfig(task="addition", digits=1, model="gpt2-tiny", batch_size=16, eval_every=0,
+                                eval_size=16, steps=5, warmup_steps=0),
+}
