@@ -1,0 +1,146 @@
+"""Plotly figures for the scoring results of ``ntl_core.scoring`` (shared by the page and notebooks).
+
+Builders take the dataclasses that ``ntl_core.scoring`` returns and only draw them: every number on
+a chart comes from the same code path as the numbers printed next to it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ntl_core.scoring import LOSS_NAMES, DigitScore, NumberScore, Sweep
+
+LOSS_COLORS: dict[str, str] = {
+    "CE": "#636efa",
+    "NTL-MSE": "#ef553b",
+    "NTL-MAE": "#ff9f40",
+    "NTL-Huber": "#ab63fa",
+    "NTL-WAS": "#00cc96",
+}
+TARGET_COLOR = "#2ca02c"
+OTHER_COLOR = "#9aa4b1"
+_DIGITS = list(range(10))
+_LAYOUT = dict(margin=dict(l=40, r=20, t=50, b=40), template="plotly_white")
+PLACE_NAMES = ("units", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands",
+               "millions", "ten-millions")
+
+
+def _place_label(position: int, length: int, digit: str) -> str:
+    return f"{PLACE_NAMES[length - 1 - position]} ({digit})"
+
+
+def distribution_figure(score: DigitScore, title: str = "Predicted distribution over the digits") -> go.Figure:
+    """Bars of p(digit), the true digit in green, a dashed line at the expected value."""
+    colors = [TARGET_COLOR if d == score.target else OTHER_COLOR for d in _DIGITS]
+    fig = go.Figure(go.Bar(x=_DIGITS, y=score.probs, marker_color=colors, name="p(digit)",
+                           hovertemplate="digit %{x}: p = %{y:.3f}<extra></extra>"))
+    fig.add_vline(x=score.expected, line_dash="dash", line_color="black",
+                  annotation_text=f"expected value {score.expected:.2f}", annotation_position="top")
+    fig.update_layout(title=f"{title} (true digit {score.target} in green)", yaxis=dict(title="probability",
+                      range=[0, 1.08]), xaxis=dict(title="digit", tickmode="array", tickvals=_DIGITS),
+                      showlegend=False, **_LAYOUT)
+    return fig
+
+
+def losses_figure(score: DigitScore, names: Sequence[str] = LOSS_NAMES) -> go.Figure:
+    """One bar per loss, its value printed on it."""
+    values = [score.losses[n] for n in names]
+    fig = go.Figure(go.Bar(x=list(names), y=values, marker_color=[LOSS_COLORS[n] for n in names],
+                           text=[f"{v:.3g}" for v in values], textposition="outside",
+                           hovertemplate="%{x}: %{y:.4g}<extra></extra>"))
+    top = max(values) if max(values) > 0 else 1.0
+    fig.update_layout(title="The same distribution, scored by each loss", yaxis=dict(title="loss",
+                      range=[0, top * 1.2]), showlegend=False, **_LAYOUT)
+    return fig
+
+
+def sweep_figure(sweep: Sweep, names: Sequence[str] = LOSS_NAMES) -> go.Figure:
+    """One panel per loss: the loss as the peak moves over the digits; the target marked."""
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=list(names), horizontal_spacing=0.05)
+    for col, name in enumerate(names, start=1):
+        fig.add_trace(go.Scatter(x=sweep.centers, y=sweep.losses[name], mode="lines+markers", name=name,
+                                 line_color=LOSS_COLORS[name],
+                                 hovertemplate="peak at %{x}: %{y:.4g}<extra>" + name + "</extra>"),
+                      row=1, col=col)
+        fig.add_vline(x=sweep.target, line_dash="dot", line_color=TARGET_COLOR, row=1, col=col)
+        fig.update_xaxes(title_text="peak at digit", tickvals=_DIGITS[::3], row=1, col=col)
+    fig.update_layout(title=f"Each loss as the peak moves (true digit {sweep.target}, dotted)", showlegend=False,
+                      **_LAYOUT)
+    return fig
+
+
+def gradients_figure(score: DigitScore, names: Sequence[str] = LOSS_NAMES) -> go.Figure:
+    """One panel per loss: d loss / d logit for every digit (a step of gradient descent moves opposite)."""
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=list(names), shared_xaxes=True,
+                        horizontal_spacing=0.05)
+    for col, name in enumerate(names, start=1):
+        g = score.gradients[name]
+        fig.add_trace(go.Bar(x=_DIGITS, y=g, marker_color=LOSS_COLORS[name], name=name,
+                             hovertemplate="logit of %{x}: %{y:.4g}<extra>" + name + "</extra>"), row=1, col=col)
+        fig.add_vline(x=score.target, line_dash="dot", line_color=TARGET_COLOR, row=1, col=col)
+        fig.update_xaxes(title_text="digit", tickvals=_DIGITS[::3], row=1, col=col)
+    fig.update_layout(title="Gradient of each loss on each logit (negative = training pushes that digit up)",
+                      showlegend=False, **_LAYOUT)
+    return fig
+
+
+def number_distributions_figure(score: NumberScore) -> go.Figure:
+    """Heatmap of p(digit) per position; x = true digit, diamond = expected digit."""
+    length = len(score.target)
+    labels = [_place_label(i, length, ch) for i, ch in enumerate(score.target)]
+    probs = np.stack([p.probs for p in score.positions])
+    fig = go.Figure(go.Heatmap(z=probs, x=_DIGITS, y=labels, colorscale="Blues", zmin=0, zmax=1,
+                               colorbar=dict(title="p"),
+                               hovertemplate="%{y}, digit %{x}: p = %{z:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[int(c) for c in score.target], y=labels, mode="markers", name="true digit",
+                             marker=dict(symbol="x", size=14, color=TARGET_COLOR, line=dict(width=2))))
+    fig.add_trace(go.Scatter(x=score.expected_digits, y=labels, mode="markers", name="expected digit",
+                             marker=dict(symbol="diamond", size=11, color="black")))
+    fig.update_layout(title=f"One distribution per position (target {score.target})",
+                      xaxis=dict(title="digit", tickvals=_DIGITS), yaxis=dict(autorange="reversed"),
+                      legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig
+
+
+def number_gradients_figure(score: NumberScore, digit_loss: str = "NTL-WAS") -> go.Figure:
+    """Per position, the size of the gradient on its logits: digit-level NTL vs number-level loss.
+
+    Both bars are normalised by their largest position so the *shape* (place value or not) compares.
+    """
+    length = len(score.target)
+    labels = [_place_label(i, length, ch) for i, ch in enumerate(score.target)]
+    digit_norm = np.array([np.linalg.norm(p.gradients[digit_loss]) for p in score.positions])
+    number_norm = np.linalg.norm(score.number_gradients, axis=1)
+
+    def _rel(v: np.ndarray) -> np.ndarray:
+        return v / v.max() if v.max() > 0 else v
+
+    fig = go.Figure([
+        go.Bar(x=labels, y=_rel(digit_norm), name=f"digit-level {digit_loss}", marker_color=LOSS_COLORS[digit_loss],
+               customdata=digit_norm, hovertemplate="%{x}: |grad| = %{customdata:.3g}<extra></extra>"),
+        go.Bar(x=labels, y=_rel(number_norm), name="number-level sMAPE", marker_color="#19d3f3",
+               customdata=number_norm, hovertemplate="%{x}: |grad| = %{customdata:.3g}<extra></extra>"),
+    ])
+    fig.update_layout(title="How hard each position is pushed (gradient size, largest = 1)", barmode="group",
+                      yaxis=dict(title="relative gradient size"), legend=dict(orientation="h", y=-0.2), **_LAYOUT)
+    return fig
+
+
+def number_losses_figure(score: NumberScore, digit_loss: str = "NTL-WAS") -> go.Figure:
+    """Per-position digit-level loss next to the single number-level loss."""
+    length = len(score.target)
+    labels = [_place_label(i, length, ch) for i, ch in enumerate(score.target)]
+    per_pos = [p.losses[digit_loss] for p in score.positions]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3],
+                        subplot_titles=[f"digit-level {digit_loss} per position", "number-level sMAPE"])
+    fig.add_trace(go.Bar(x=labels, y=per_pos, marker_color=LOSS_COLORS[digit_loss], text=[f"{v:.3g}" for v in per_pos],
+                         textposition="outside", name=digit_loss), row=1, col=1)
+    fig.add_trace(go.Bar(x=["whole number"], y=[score.number_loss], marker_color="#19d3f3",
+                         text=[f"{score.number_loss:.3g}"], textposition="outside", name="sMAPE"), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+    fig.update_layout(title=f"Expected number {score.expected_number:.2f} vs true {score.true_number}",
+                      showlegend=False, **_LAYOUT)
+    return fig

@@ -1,0 +1,208 @@
+"""Loss explorer: shape a digit distribution and see how CE and the Number Token Losses score it."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ntl_core import plots
+from ntl_core.scoring import (
+    LOGIT_LIMIT,
+    LOSS_NAMES,
+    MAX_NUMBER_DIGITS,
+    PRESET_LABELS,
+    PRESETS,
+    check_number,
+    number_preset_logits,
+    parse_distribution,
+    preset_logits,
+    score_digit,
+    score_number,
+    sweep_peak,
+)
+from pages._ui.common import sidebar
+from pages._ui.explorer_state import (
+    MODES,
+    TEMP_MAX,
+    TEMP_MIN,
+    TEMP_STEP,
+    ExplorerState,
+    parse_query,
+    rounded,
+    to_query,
+)
+
+K = "ntlx_"  # widget-key prefix: keeps this page's session state apart from other pages'
+MODE_LABELS = {"digit": "One digit", "number": "A whole number"}
+
+
+def _load_url_once() -> None:
+    """On the first run of a session, copy the URL's state into the widgets (and say what was rejected)."""
+    if st.session_state.get(K + "loaded"):
+        return
+    state, warnings = parse_query(st.query_params.to_dict())
+    st.session_state.update({
+        K + "mode": state.mode, K + "preset": state.preset, K + "target": state.target,
+        K + "temp": state.temperature, K + "probs": state.probs, K + "number": state.number,
+        K + "url_logits": state.logits, K + "url_presets": state.position_presets,
+        K + "url_warnings": warnings, K + "loaded": True,
+    })
+
+
+def _explain(text: str, formula: str) -> None:
+    st.markdown(text)
+    st.latex(formula)
+
+
+def _chart_row(fig, text: str, formula: str, key: str) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        st.plotly_chart(fig, width="stretch", key=key)
+    with right:
+        _explain(text, formula)
+
+
+def _sync_sliders(preset: str, target: int, temperature: float, seed: int) -> None:
+    """Reset the logit sliders to the preset whenever preset/target/temperature/seed change."""
+    signature = (preset, target, temperature, seed)
+    url_logits = st.session_state.pop(K + "url_logits", None)
+    if url_logits is not None:  # a shared link with hand-tuned logits wins on first load
+        st.session_state.update({f"{K}logit_{d}": v for d, v in enumerate(url_logits)})
+        st.session_state[K + "sig"] = signature
+        return
+    if st.session_state.get(K + "sig") == signature:
+        return
+    try:
+        logits = preset_logits(preset, target, temperature, seed)
+    except ValueError as err:
+        st.error(f"{err}. The logit sliders keep their previous values.")
+        return
+    st.session_state.update({f"{K}logit_{d}": v for d, v in enumerate(rounded(logits))})
+    st.session_state[K + "sig"] = signature
+
+
+def _metrics(values: dict[str, float], extra: dict[str, float]) -> None:
+    cols = st.columns(len(values) + len(extra))
+    for col, (name, value) in zip(cols, [*values.items(), *extra.items()]):
+        col.metric(name, f"{value:.4f}")
+
+
+def digit_mode(seed: int) -> ExplorerState:
+    c1, c2, c3 = st.columns(3)
+    preset = c1.selectbox("Preset distribution", PRESETS, format_func=PRESET_LABELS.get, key=K + "preset")
+    target = c2.slider("True digit y", 0, 9, key=K + "target")
+    temperature = c3.slider("Temperature T (low = sharp, high = flat)", TEMP_MIN, TEMP_MAX, step=TEMP_STEP,
+                            key=K + "temp")
+    _sync_sliders(preset, target, temperature, seed)
+    with st.expander("Fine-tune the logits z (one slider per digit; they reset when the preset changes)"):
+        rows = [st.columns(5), st.columns(5)]
+        logits = np.array([
+            rows[d // 5][d % 5].slider(f"z{d}", -LOGIT_LIMIT, LOGIT_LIMIT, step=0.01, key=f"{K}logit_{d}")
+            for d in range(10)
+        ])
+        typed = st.text_input("…or type ten probabilities / weights for the digits 0-9 (overrides the sliders)",
+                              key=K + "probs", placeholder="e.g. 0 0 .5 0 0 0 .5 0 0 0")
+    state = ExplorerState(mode="digit", preset=preset, target=target, temperature=temperature, probs=typed.strip())
+    # Only hand-tuned logits go into the URL; the preset's own are rebuilt from preset/target/T/seed.
+    preset_now = st.session_state.get(K + "sig") == (preset, target, temperature, seed)
+    if not preset_now or logits.tolist() != rounded(preset_logits(preset, target, temperature, seed)):
+        state.logits = logits.tolist()
+
+    score = None
+    if state.probs:
+        try:
+            score = score_digit(target, probs=parse_distribution(state.probs))
+            st.info("Scoring your typed distribution; clear the text box to use the sliders again.")
+        except ValueError as err:
+            st.error(f"Your distribution cannot be scored: {err}. Showing the sliders' distribution instead.")
+    if score is None:
+        score = score_digit(target, logits=logits)
+
+    _metrics(score.losses, {"expected value ŷ": score.expected})
+    best = int(np.argmax(score.probs))
+    st.caption(f"Most likely digit **{best}** (p = {score.probs[best]:.3f}); true digit **{target}**; "
+               f"expected value **{score.expected:.3f}**.")
+    if best != target and score.losses["NTL-MSE"] < 1e-3:
+        st.warning("NTL-MSE is about 0 although the most likely digit is wrong: the mean of the distribution hits "
+                   "the target while its mass sits elsewhere. NTL-WAS and CE still see the error.")
+
+    _chart_row(plots.distribution_figure(score),
+               "The bars are the model's probabilities for the next digit; green is the true digit. "
+               "The dashed line is the expected value: the number the distribution means on average.",
+               r"p = \mathrm{softmax}(z),\quad \hat y = \sum_{k=0}^{9} k\,p_k", K + "fig_dist")
+    _chart_row(plots.losses_figure(score),
+               "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
+               "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
+               r"\mathrm{CE}=-\log p_y \quad \mathrm{MSE}=(\hat y-y)^2 \quad \mathrm{WAS}=\sum_k p_k\,|k-y|",
+               K + "fig_losses")
+    sweep = sweep_peak(target, temperature)
+    _chart_row(plots.sweep_figure(sweep),
+               "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
+               "every wrong peak; NTL grows with the distance. At high T the mean drifts towards 4.5, so MSE can "
+               "prefer a peak one step off; WAS is always lowest at the target.",
+               r"z_k = \tfrac{5}{T}\,[k=c],\quad c = 0,\dots,9", K + "fig_sweep")
+    _chart_row(plots.gradients_figure(score),
+               "What training does: a negative bar raises that digit's logit. CE pushes each wrong digit down in "
+               "proportion to its probability wherever it is; NTL-WAS pushes far digits harder than near ones.",
+               r"\frac{\partial \mathrm{CE}}{\partial z_j}=p_j-[j=y]\quad"
+               r"\frac{\partial \mathrm{WAS}}{\partial z_j}=p_j\,(|j-y|-\mathrm{WAS})", K + "fig_grad")
+    return state
+
+
+def number_mode(seed: int) -> ExplorerState:
+    c1, c2 = st.columns([1, 2])
+    text = c1.text_input(f"True number (up to {MAX_NUMBER_DIGITS} digits)", key=K + "number")
+    temperature = c2.slider("Temperature T (low = sharp, high = flat)", TEMP_MIN, TEMP_MAX, step=TEMP_STEP,
+                            key=K + "temp")
+    state = ExplorerState(mode="number", number=text, temperature=temperature)
+    try:
+        number = check_number(text)
+    except ValueError as err:
+        st.error(f"{err}.")
+        return state
+    url_presets = st.session_state.pop(K + "url_presets", None)
+    cols = st.columns(len(number))
+    presets = []
+    for i, (col, ch) in enumerate(zip(cols, number)):
+        key = f"{K}pos_{i}"
+        if key not in st.session_state:
+            st.session_state[key] = url_presets[i] if url_presets and i < len(url_presets) else "peaked"
+        label = f"{plots.PLACE_NAMES[len(number) - 1 - i]} (true {ch})"
+        presets.append(col.selectbox(label, PRESETS, format_func=PRESET_LABELS.get, key=key))
+    state.number, state.position_presets = number, presets
+    try:
+        score = score_number(number, number_preset_logits(number, presets, temperature, seed))
+    except ValueError as err:
+        st.error(f"{err}. Pick another preset for that position.")
+        return state
+
+    _metrics({f"digit-level {n} (mean)": score.digit_mean[n] for n in ("CE", "NTL-MSE", "NTL-WAS")},
+             {"number-level sMAPE": score.number_loss, "expected number": score.expected_number})
+    _chart_row(plots.number_distributions_figure(score),
+               "One digit distribution per position, most significant first. The cross is the true digit, "
+               "the diamond the expected digit of that position.",
+               r"\hat y_i = \sum_{k} k\,p_{i,k}", K + "fig_num_dist")
+    _chart_row(plots.number_losses_figure(score),
+               "Digit-level NTL scores each position on its own: a wrong hundreds digit costs what a wrong units "
+               "digit costs. The number-level loss builds the whole number first, so place value counts.",
+               r"\hat N=\sum_i \hat y_i\,10^{L-1-i},\quad \mathrm{sMAPE}=\frac{|\hat N-N|}{|\hat N|+|N|}",
+               K + "fig_num_loss")
+    _chart_row(plots.number_gradients_figure(score),
+               "How hard training pushes each position. Digit-level gradients ignore place value; the "
+               "number-level gradient is scaled by it, so the leading digits get almost all of it.",
+               r"\frac{\partial\,\mathrm{sMAPE}}{\partial z_{i,k}} \propto 10^{L-1-i}", K + "fig_num_grad")
+    return state
+
+
+seed = sidebar()
+_load_url_once()
+st.title("Loss explorer: cross-entropy vs Number Token Loss")
+st.markdown("**How to use:** pick a preset and the true digit, then move the temperature or the logit sliders and "
+            "watch the four charts; switch to *A whole number* to compare digit-level and number-level loss. "
+            "The address bar always holds the current view, so you can share it.")
+for message in st.session_state.pop(K + "url_warnings", []):
+    st.warning(message)
+mode = st.radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key=K + "mode")
+view = digit_mode(seed) if mode == "digit" else number_mode(seed)
+for key in ("mode", "preset", "target", "temp", "logits", "probs", "number", "presets"):
+    st.query_params.pop(key, None)
+st.query_params.update(to_query(view))
