@@ -17,4 +17,7 @@ HOME = PageInfo("pages/home.py", "Home", ":material/home:", "Start", "What this 
 
 # Each page's helper appends its entry here when the page script exists, e.g.
 # PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss", "…").
-PAGES: list[PageInfo] = []
+PAGES: list[PageInfo] = [
+    PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss",
+             "Shape a digit distribution and see how cross-entropy, NTL-MSE and NTL-WAS score it."),
+]
