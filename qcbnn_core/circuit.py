@@ -63,9 +63,10 @@ def make_qnode(config: AnsatzConfig, device: str = "default.qubit", diff_method:
     Args:
         config: The ansatz.
         device: ``"default.qubit"`` (supports parameter broadcasting and backprop) or
-            ``"lightning.qubit"`` (C++ simulator, adjoint differentiation).
+            ``"lightning.qubit"`` (C++ simulator).
         diff_method: PennyLane differentiation method; default ``"backprop"`` on default.qubit,
-            ``"adjoint"`` on lightning.qubit (``None`` when ``shots`` is given: not differentiable).
+            ``"parameter-shift"`` on lightning.qubit (its adjoint method does not support
+            ``qml.probs``), ``None`` when ``shots`` is given (counts are not differentiable).
         shots: ``None`` for exact probabilities; an integer returns ``qml.counts`` of
             bitstrings (dict ``"010…" -> count``) instead.
         n_layers: Truncate the circuit after this many layers (default: all; 0 = encoding only).
@@ -87,7 +88,7 @@ def make_qnode(config: AnsatzConfig, device: str = "default.qubit", diff_method:
     if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
         raise ValueError(f"shots must be None or a positive integer, got {shots!r}")
     if diff_method is None:
-        diff_method = None if shots is not None else ("backprop" if device == "default.qubit" else "adjoint")
+        diff_method = None if shots is not None else ("backprop" if device == "default.qubit" else "parameter-shift")
     dev = qml.device(device, wires=config.n_qubits)
     wires = list(range(config.n_qubits))
 

@@ -19,7 +19,7 @@ def _drawing_args(config: AnsatzConfig, params: Mapping[str, Any] | None, z: Any
 
 
 def draw_text(config: AnsatzConfig, params: Mapping[str, Any] | None = None, z: Any | None = None,
-              decimals: int | None = 2) -> str:
+              decimals: int | None = 2, max_length: int = 1000) -> str:
     """ASCII/Unicode diagram (``qml.draw``) of the circuit.
 
     Args:
@@ -27,10 +27,11 @@ def draw_text(config: AnsatzConfig, params: Mapping[str, Any] | None = None, z: 
         params: ``{"rot", "ent"}`` raw parameters shown as gate angles (default: ``init_params(seed=0)``).
         z: Noise vector (n,) for the encoding gates (default: zeros).
         decimals: Angle digits to print; ``None`` hides the angles.
+        max_length: Line width after which PennyLane wraps the diagram into blocks.
     """
     import pennylane as qml
 
-    return qml.draw(make_qnode(config), decimals=decimals)(*_drawing_args(config, params, z))
+    return qml.draw(make_qnode(config), decimals=decimals, max_length=max_length)(*_drawing_args(config, params, z))
 
 
 def draw_mpl(config: AnsatzConfig, params: Mapping[str, Any] | None = None, z: Any | None = None,
