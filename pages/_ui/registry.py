@@ -20,4 +20,6 @@ HOME = PageInfo("pages/home.py", "Home", ":material/home:", "Start", "What this 
 PAGES: list[PageInfo] = [
     PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss",
              "Shape a digit distribution and see how cross-entropy, NTL-MSE and NTL-WAS score it."),
+    PageInfo("pages/ntl_training_lab.py", "Training lab", ":material/model_training:", "Number Token Loss",
+             "Train tiny language models on arithmetic live, CE against CE + NTL side by side, or replay a CLI run."),
 ]

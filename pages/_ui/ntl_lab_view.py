@@ -1,0 +1,360 @@
+"""Widgets of the training-lab page: settings, Start/Pause/Step/Reset, the live fragment and the replay tab.
+
+Per-session state lives in ``st.session_state`` (the :class:`LabSession` under ``LAB_KEY``); the
+shareable settings are mirrored in ``st.query_params``. Training only happens in :func:`_live_body`
+(one bounded tick per fragment run) or in the Step button, each time holding a server-wide slot.
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ntl_core.models import MODEL_PRESETS
+from ntl_core.tokenization import TOKENIZER_KINDS
+from ntl_core.train_config import TASKS
+from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
+from pages._ui.common import session_id, training_slots
+from pages._ui.ntl_lab import LabSession, loss_label, verdict
+from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
+
+LAB_KEY = "ntl_lab"
+MSG_KEY = "ntl_lab_msg"
+TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more redraws
+TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
+BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
+MAX_DIGITS = 6
+MAX_STEPS = 20_000
+MAX_UPLOAD_BYTES = 5_000_000
+N_SAMPLES = 8
+
+# widget key -> (query-param name, parser, bound check); junk in a shared link is ignored, never crashes
+_PARAMS = {
+    "lab_task": ("task", str, lambda v: v in TASKS and v != "file"),
+    "lab_digits": ("digits", int, lambda v: 1 <= v <= MAX_DIGITS),
+    "lab_reverse": ("reverse", lambda s: {"1": True, "0": False}[s], lambda v: True),
+    "lab_model": ("model", str, lambda v: v in MODEL_PRESETS),
+    "lab_tokenizer": ("tok", str, lambda v: v in TOKENIZER_KINDS),
+    "lab_losses": ("losses", lambda s: [x for x in s.split(",") if x], lambda v: bool(v) and set(v) <= set(LOSSES)),
+    "lab_lambda": ("lam", float, lambda v: 0 <= v <= 2),
+    "lab_lr": ("lr", str, lambda v: True),  # checked on Start, with a message
+    "lab_batch": ("bs", int, lambda v: v in BATCH_SIZES),
+    "lab_steps": ("steps", int, lambda v: 10 <= v <= MAX_STEPS),
+    "lab_eval": ("eval", int, lambda v: 5 <= v <= 1000),
+}
+
+
+def _apply_preset() -> None:
+    """Fill every setting from the chosen preset (a widget callback, so it runs before the widgets draw)."""
+    cfg = PRESETS[st.session_state["lab_preset"]]
+    st.session_state.update({
+        "lab_task": cfg.task, "lab_digits": min(cfg.digits, MAX_DIGITS), "lab_reverse": cfg.reverse,
+        "lab_model": cfg.model, "lab_tokenizer": cfg.tokenizer, "lab_lambda": float(cfg.ntl_weight),
+        "lab_lr": f"{cfg.lr:g}", "lab_batch": min(BATCH_SIZES, key=lambda b: abs(b - cfg.batch_size)),
+        "lab_steps": min(max(cfg.steps, 10), MAX_STEPS), "lab_eval": min(max(cfg.eval_every or 10, 5), 1000),
+    })
+
+
+def init_state() -> None:
+    """First run of a session: preset defaults, then whatever a shared link overrides."""
+    if "lab_preset" in st.session_state:
+        return
+    preset = st.query_params.get("preset")
+    st.session_state["lab_preset"] = preset if preset in PRESETS else next(iter(PRESETS))
+    _apply_preset()
+    st.session_state["lab_losses"] = ["ce", "was"]
+    for key, (param, parse, ok) in _PARAMS.items():
+        raw = st.query_params.get(param)
+        if raw is None:
+            continue
+        try:
+            value = parse(raw)
+        except (ValueError, KeyError):
+            continue
+        if ok(value):
+            st.session_state[key] = value
+
+
+def _write_query_params() -> None:
+    st.query_params["preset"] = st.session_state["lab_preset"]
+    for key, (param, _, _) in _PARAMS.items():
+        value = st.session_state.get(key)
+        if isinstance(value, list):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "1" if value else "0"
+        st.query_params[param] = str(value)
+
+
+def settings() -> None:
+    """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
+    st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
+                 help="Fills every setting below; the CPU preset is sized for a ~90 s live demo on a laptop.")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.selectbox("Task", TASKS, key="lab_task", help="'file': your own question/answer .txt file")
+    file_task = st.session_state["lab_task"] == "file"
+    if file_task:
+        c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
+    # Drawn even when unused: a widget that is not drawn loses its value in session_state.
+    c1.slider("Digits per operand", 1, MAX_DIGITS, key="lab_digits", disabled=file_task)
+    c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
+    c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
+    c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
+                 help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
+                      "multi-digit tokens, for contrast (CE and regression only)")
+    c2.multiselect("Losses to compare", LOSSES, format_func=loss_label, key="lab_losses")
+    c3.slider("NTL weight λ", 0.0, 2.0, step=0.05, key="lab_lambda")
+    c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
+    c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
+    c4.number_input("Steps per run", 10, MAX_STEPS, step=10, key="lab_steps")
+    c4.number_input("Evaluate every (steps)", 5, 1000, step=5, key="lab_eval",
+                    help="Each evaluation answers the held-out questions of both test splits.")
+    _write_query_params()
+
+
+def _uploaded_path() -> str:
+    """Save the uploaded data file where the trainer can read it; ValueError if there is none or it is too big."""
+    upload = st.session_state.get("lab_file")
+    if upload is None:
+        raise ValueError("upload a question/answer .txt file first (task 'file')")
+    data = upload.getvalue()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file has {len(data)} bytes; the lab accepts at most {MAX_UPLOAD_BYTES}")
+    folder = Path(st.session_state.setdefault("lab_tmpdir", tempfile.mkdtemp(prefix="ntl_lab_")))
+    path = folder / "train.txt"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _config_from_widgets(seed: int) -> TrainConfig:
+    """The config the widgets ask for; ValueError with a message fit for the page."""
+    raw_lr = st.session_state["lab_lr"]
+    try:
+        lr = float(raw_lr)
+    except ValueError:
+        raise ValueError(f"learning rate must be a number such as 3e-3, got {raw_lr!r}") from None
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"learning rate must be a positive finite number, got {raw_lr!r}")
+    file_task = st.session_state["lab_task"] == "file"
+    return PRESETS[st.session_state["lab_preset"]].replace(
+        task=st.session_state["lab_task"], data_path=_uploaded_path() if file_task else None,
+        interpolation_path=None, extrapolation_path=None,
+        digits=int(st.session_state["lab_digits"]), reverse=bool(st.session_state["lab_reverse"]),
+        model=st.session_state["lab_model"], tokenizer=st.session_state["lab_tokenizer"],
+        ntl_weight=float(st.session_state["lab_lambda"]), lr=lr, batch_size=int(st.session_state["lab_batch"]),
+        steps=int(st.session_state["lab_steps"]), eval_every=int(st.session_state["lab_eval"]), seed=seed,
+    )
+
+
+def _say(kind: str, text: str) -> None:
+    """Queue a message for the next draw (button callbacks run before the page is drawn)."""
+    st.session_state[MSG_KEY] = (kind, text)
+
+
+def _slot_or_say() -> bool:
+    slots = training_slots()
+    if slots.acquire(session_id()):
+        return True
+    _say("warning", f"All {slots.max_runs} training slots on this server are busy (other students are training). "
+                    "Wait a minute and press Start again, or replay a pre-trained run in the other tab.")
+    return False
+
+
+def _lab_or_build(seed: int) -> LabSession | None:
+    lab = st.session_state.get(LAB_KEY)
+    if lab is not None:
+        return lab
+    try:
+        lab = LabSession(_config_from_widgets(seed), st.session_state["lab_losses"])
+    except ValueError as err:
+        _say("error", f"Cannot start: {err}")
+        return None
+    st.session_state[LAB_KEY] = lab
+    return lab
+
+
+def _tick(lab: LabSession) -> None:
+    """One bounded chunk of training; a diverging run pauses the lab with the trainer's message."""
+    try:
+        lab.tick(TICK_BUDGET_S)
+    except ValueError as err:
+        lab.running = False
+        training_slots().release(session_id())
+        _say("error", f"Training stopped: {err}")
+
+
+def _on_start(seed: int) -> None:
+    lab = _lab_or_build(seed)
+    if lab is not None and lab.finished:
+        _say("info", "This comparison is finished. Press Reset to train again.")
+    elif lab is not None:
+        lab.running = _slot_or_say()
+
+
+def _on_pause() -> None:
+    lab = st.session_state.get(LAB_KEY)
+    if lab is not None:
+        lab.running = False
+    training_slots().release(session_id())
+
+
+def _on_step(seed: int) -> None:
+    lab = _lab_or_build(seed)
+    if lab is None or lab.finished:
+        return
+    lab.running = False
+    if _slot_or_say():
+        _tick(lab)
+        training_slots().release(session_id())
+
+
+def _on_reset() -> None:
+    _on_pause()
+    st.session_state.pop(LAB_KEY, None)
+
+
+def controls(seed: int) -> None:
+    """Start/Pause/Step/Reset and the message the last action left."""
+    lab: LabSession | None = st.session_state.get(LAB_KEY)
+    running = bool(lab and lab.running)
+    cols = st.columns(4)
+    cols[0].button("Resume" if lab and lab.step else "Start", key="lab_start", type="primary", on_click=_on_start,
+                   args=(seed,), disabled=running, width="stretch")
+    cols[1].button("Pause", key="lab_pause", on_click=_on_pause, disabled=not running, width="stretch")
+    cols[2].button("Step", key="lab_step", on_click=_on_step, args=(seed,), width="stretch",
+                   help=f"Train about {TICK_BUDGET_S:g} s worth of steps, then stop.")
+    cols[3].button("Reset", key="lab_reset", on_click=_on_reset, width="stretch")
+    if lab is not None and _settings_changed(lab, seed):
+        st.caption("Settings changed: press **Reset** to apply them to a new comparison.")
+    msg = st.session_state.pop(MSG_KEY, None)
+    if msg:
+        getattr(st, msg[0])(msg[1])
+
+
+def _settings_changed(lab: LabSession, seed: int) -> bool:
+    if st.session_state["lab_task"] == "file":
+        return False  # re-saving the upload just to compare is not worth it
+    try:
+        wanted = _config_from_widgets(seed)
+    except ValueError:
+        return True
+    return (wanted, list(st.session_state["lab_losses"])) != (lab.base, lab.losses)
+
+
+def live_panel(seed: int) -> None:
+    """The live part; reruns on its own every ``TICK_INTERVAL_S`` while training (a full rerun stops it)."""
+    lab = st.session_state.get(LAB_KEY)
+    st.fragment(run_every=TICK_INTERVAL_S if lab is not None and lab.running else None)(_live_body)(seed)
+
+
+def _live_body(seed: int) -> None:
+    lab: LabSession | None = st.session_state.get(LAB_KEY)
+    if lab is None:
+        st.info("Press **Start** to train one small model per chosen loss, side by side, on the same data.")
+        return
+    if lab.running:
+        if not _slot_or_say():
+            lab.running = False
+            st.rerun()  # a full rerun draws the message and switches the timer off
+        _tick(lab)
+        if lab.finished and lab.running:
+            lab.running = False
+            training_slots().release(session_id())
+            _say("success", f"Finished: {lab.total_steps} steps per run.")
+        if not lab.running:
+            st.rerun()
+    _show_progress(lab)
+    st.plotly_chart(curves_figure(lab.histories()), width="stretch", key="lab_curves")
+    _show_verdict(lab.histories(), seed)
+    if lab.step:
+        _show_samples(lab)
+
+
+def _show_progress(lab: LabSession) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Step (each run)", f"{lab.step} / {lab.total_steps}")
+    c2.metric("Device", lab.device)
+    tick = lab.last_tick
+    c3.metric("Steps/s (all runs, last tick)", f"{tick.steps_per_second:.1f}" if tick else "–",
+              help="Optimiser steps of all runs together per second of wall time, evaluations included.")
+    st.progress(min(1.0, lab.step / lab.total_steps))
+
+
+def _show_verdict(histories: dict, seed: int) -> None:
+    v = verdict(histories, seed)
+    {True: st.success, False: st.warning, None: st.info}[v.ntl_ahead]("  \n".join(v.lines))
+    if v.ntl_ahead is False:
+        st.caption("NTL did not win on this seed. The paper's claim is about averages; one seed can go either way. "
+                   "Try other seeds, or run `python -m ntl_core train --seeds 0,1,2,3,4` for a confidence interval.")
+
+
+def _sample_rows(lab: LabSession, split: str) -> pd.DataFrame:
+    first = next(iter(lab.trainers.values()))
+    pairs = first.sample_questions(N_SAMPLES, split)
+    table = {"question": [q for q, _ in pairs], "true answer": [a for _, a in pairs]}
+    for loss, tr in lab.trainers.items():
+        answers = tr.predict([q for q, _ in pairs])
+        table[loss_label(loss)] = [f"{got} {'✓' if got == a else '✗'}" for got, (_, a) in zip(answers, pairs)]
+    return pd.DataFrame(table)
+
+
+def _show_samples(lab: LabSession) -> None:
+    # While training, refresh at each new evaluation only (keeps ticks cheap); when paused, at every step.
+    evals = [row["step"] for row in next(iter(lab.histories().values())) if "split" in row]
+    version = (evals[-1] if evals else 0) if lab.running else lab.step
+    first = next(iter(lab.trainers.values()))
+    left, right = st.columns([3, 2])
+    with left:
+        split = st.radio("Test questions", first.available_splits, horizontal=True, key="lab_split",
+                         help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
+        table = lab.cached(f"samples-{split}", version, lambda: _sample_rows(lab, split))
+        st.dataframe(table, hide_index=True, width="stretch")
+    token_runs = {loss: tr for loss, tr in lab.trainers.items() if loss != "reg"}  # reg has no digit distribution
+    if not token_runs or table.empty:
+        return
+    with right:
+        question = st.selectbox("Question for the heatmap", list(table["question"]), key="lab_heat_q")
+        answer = table.loc[table["question"] == question, "true answer"].iloc[0]
+        probs = lab.cached(f"heat-{question}", version,
+                           lambda: {loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()})
+        st.plotly_chart(digit_heatmaps(probs, question, first.task.to_target(answer)), width="stretch",
+                        key="lab_heatmap")
+        st.caption("Rows: answer positions in the order the model writes them"
+                   + (" (units first)." if lab.base.reverse else "."))
+
+
+def replay_tab() -> None:
+    """Open a run directory written by ``python -m ntl_core train --out DIR`` and replay its curves."""
+    st.markdown("A teacher can pre-train before class (`python -m ntl_core train … --out DIR`, e.g. on a GPU box) "
+                "and replay the curves here.")
+    path = st.text_input("Run directory on the server", key="lab_replay_dir", placeholder="runs/addition-2d")
+    if st.button("Open run", key="lab_replay_open"):
+        try:
+            if not path.strip():
+                raise ValueError("enter the path of a run directory")
+            st.session_state["lab_replay"] = load_runs(Path(path.strip()).expanduser())
+        except (ValueError, OSError) as err:
+            st.session_state.pop("lab_replay", None)
+            st.error(f"Cannot open {path!r}: {err}")
+    records = st.session_state.get("lab_replay")
+    if not records:
+        return
+    seeds = sorted({rec.config.seed for rec in records})
+    seed = st.selectbox("Seed", seeds, key="lab_replay_seed") if len(seeds) > 1 else seeds[0]
+    histories = {rec.config.loss: rec.history for rec in records if rec.config.seed == seed}
+    cfg = next(rec.config for rec in records if rec.config.seed == seed)
+    st.caption(f"{cfg.task}, {cfg.digits} digits, model {cfg.model}, λ={cfg.ntl_weight:g}, lr={cfg.lr:g}, "
+               f"batch {cfg.batch_size}; runs: {', '.join(loss_label(k) for k in histories)}")
+    last = max((row["step"] for hist in histories.values() for row in hist), default=0)
+    upto = st.slider("Replay up to step", 0, max(1, int(last)), max(1, int(last)), key="lab_replay_upto")
+    cut = {loss: [row for row in hist if row["step"] <= upto] for loss, hist in histories.items()}
+    st.plotly_chart(curves_figure(cut), width="stretch", key="lab_replay_curves")
+    _show_verdict(cut, seed)
+    if len(seeds) > 1:
+        wins = [verdict({r.config.loss: r.history for r in records if r.config.seed == s}, s).ntl_ahead
+                for s in seeds]
+        st.write(f"At the final evaluation, NTL is ahead of CE on **{sum(w is True for w in wins)} of "
+                 f"{len(seeds)}** seeds.")

@@ -1,0 +1,171 @@
+"""AppTest of the training lab: start, step, pause, reset a tiny comparison; the slot cap; bad input.
+
+``run_every`` does not fire under AppTest, so each ``at.run()`` stands for one fragment tick.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import pages._ui.ntl_lab_view as view
+from ntl_core.training import PRESETS, Trainer
+from pages._ui.slots import TrainingSlots
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "ntl_training_lab.py")
+TINY = {"preset": "Tiny (tests)", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
+
+
+@pytest.fixture(autouse=True)
+def slots(monkeypatch) -> TrainingSlots:
+    """A private cap per test, so tests neither see nor leak slots of the shared server registry.
+
+    Also a zero tick budget: every tick is exactly one step per run, whatever the machine's speed.
+    """
+    mine = TrainingSlots(2)
+    monkeypatch.setattr(view, "training_slots", lambda: mine)
+    monkeypatch.setattr(view, "TICK_BUDGET_S", 0.0)
+    return mine
+
+
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update({**TINY, **params})
+    return at.run()
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def _step_metric(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "Step (each run)")
+
+
+def test_start_step_pause_reset_changes_metrics(slots):
+    at = _app()
+    assert not at.exception
+    assert "Press **Start**" in _texts(at.info)
+    assert at.session_state["lab_digits"] == 1 and at.session_state["lab_steps"] == 10
+
+    at.button(key="lab_step").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    assert not at.exception and not lab.running and lab.step == 1
+    assert slots.in_use() == 0  # Step gives its slot back at once
+    assert _step_metric(at) == f"{lab.step} / 10"
+    for loss, hist in lab.histories().items():
+        assert [r["step"] for r in hist if "split" not in r] == list(range(1, lab.step + 1)), loss
+
+    # The sample table shows each run's own greedy answers, marked against the true answer.
+    table = at.dataframe[0].value
+    first = lab.trainers["ce"]
+    pairs = first.sample_questions(len(table), "interpolation")
+    assert list(table["question"]) == [q for q, _ in pairs]
+    for loss, tr in lab.trainers.items():
+        answers = tr.predict([q for q, _ in pairs])
+        col = view.loss_label(loss)
+        assert list(table[col]) == [f"{g} {'✓' if g == a else '✗'}" for g, (_, a) in zip(answers, pairs)]
+
+    at.button(key="lab_start").click().run()
+    assert lab.running and slots.in_use() == 1
+    assert lab.step == 2  # the fragment ticked once in the run that followed the click
+    while lab.step < 5:  # each run() stands for one tick of the fragment
+        at.run()
+    assert lab.step == 5 and lab.running and not at.exception
+    # The first evaluation (every 5 steps) gives a verdict built from the eval rows of both runs.
+    ce_row = [r for r in lab.trainers["ce"].history if r.get("split") == "interpolation"][0]
+    verdict_text = _texts([*at.success, *at.warning])
+    assert "at step 5" in verdict_text and f"{ce_row['exact_match']:.3g}" in verdict_text
+
+    at.button(key="lab_pause").click().run()
+    assert not lab.running and slots.in_use() == 0 and lab.step == 5
+    at.run()
+    assert lab.step == 5, "a paused lab must not train"
+
+    at.button(key="lab_reset").click().run()
+    assert view.LAB_KEY not in at.session_state
+    assert "Press **Start**" in _texts(at.info) and not at.exception
+
+
+def test_full_server_shows_friendly_message(slots):
+    slots.max_runs = 1
+    assert slots.acquire("another-student")
+    at = _app()
+    at.button(key="lab_start").click().run()
+    assert "training slots on this server are busy" in _texts(at.warning)
+    lab = at.session_state[view.LAB_KEY]
+    assert not lab.running and lab.step == 0
+    at.button(key="lab_step").click().run()
+    assert lab.step == 0 and "busy" in _texts(at.warning)
+    slots.release("another-student")
+    at.button(key="lab_step").click().run()
+    assert lab.step == 1 and not at.exception
+
+
+@pytest.mark.parametrize("lr", ["0", "nan", "fast", "-1e-3", "5"])
+def test_bad_learning_rate_is_refused_with_a_message(slots, lr):
+    at = _app(lr=lr)
+    at.button(key="lab_start").click().run()
+    assert "learning rate" in _texts(at.error) and not at.exception
+    assert view.LAB_KEY not in at.session_state and slots.in_use() == 0
+
+
+def test_junk_in_a_shared_link_is_ignored(slots):
+    at = _app(digits="99", bs="7", losses="ce,bogus", model="gpt9", reverse="maybe")
+    assert not at.exception
+    cfg = PRESETS["Tiny (tests)"]
+    assert at.session_state["lab_digits"] == cfg.digits and at.session_state["lab_batch"] == 16
+    assert at.session_state["lab_losses"] == ["ce", "was"] and at.session_state["lab_model"] == cfg.model
+
+
+def test_malformed_data_file_gets_a_message(slots):
+    at = _app(task="addition")
+    at.selectbox(key="lab_task").set_value("file").run()
+    at.file_uploader(key="lab_file").set_value(("bad.txt", b"1+1=\n2\n3+3=\n", "text/plain")).run()
+    at.button(key="lab_start").click().run()
+    assert "line 3" in _texts(at.error) and not at.exception
+    assert view.LAB_KEY not in at.session_state
+
+
+def test_uploaded_data_file_trains(slots):
+    good = "".join(f"{a}+{b}=\n{a + b}\n" for a in range(5) for b in range(5)).encode()
+    at = _app(losses="ce")
+    at.selectbox(key="lab_task").set_value("file").run()
+    at.file_uploader(key="lab_file").set_value(("qa.txt", good, "text/plain")).run()
+    at.button(key="lab_step").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    assert not at.exception and lab.step == 1 and lab.base.task == "file"
+
+
+def test_unreadable_run_directory_gets_a_message(tmp_path):
+    at = _app()
+    for path, expected in [("", "enter the path"), (str(tmp_path / "missing"), "contains no run"),
+                           (str(tmp_path), "contains no run")]:
+        at.text_input(key="lab_replay_dir").set_value(path)
+        at.button(key="lab_replay_open").click().run()
+        assert expected in _texts(at.error), path
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    at.text_input(key="lab_replay_dir").set_value(str(broken))
+    at.button(key="lab_replay_open").click().run()
+    assert "cannot read the run's config" in _texts(at.error) and not at.exception
+
+
+def test_replay_of_a_saved_comparison(tmp_path):
+    for loss in ("ce", "was"):
+        tr = Trainer(PRESETS["Tiny (tests)"].replace(loss=loss, eval_every=2, steps=4))
+        tr.step(4)
+        tr.save(tmp_path / f"{loss}-seed0")
+    at = _app()
+    at.text_input(key="lab_replay_dir").set_value(str(tmp_path))
+    at.button(key="lab_replay_open").click().run()
+    assert not at.exception and not at.error
+    records = at.session_state["lab_replay"]
+    assert sorted(r.config.loss for r in records) == ["ce", "was"]
+    assert at.slider(key="lab_replay_upto").value == 4
+    assert "at step 4" in _texts([*at.success, *at.warning, *at.info])
+    at.slider(key="lab_replay_upto").set_value(2).run()
+    assert "at step 2" in _texts([*at.success, *at.warning, *at.info])
