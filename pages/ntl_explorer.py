@@ -54,7 +54,7 @@ def _explain(text: str, formula: str) -> None:
 
 
 def _chart_row(fig, text: str, formula: str, key: str) -> None:
-    left, right = st.columns([3, 1], vertical_alignment="center")
+    left, right = st.columns([2, 1], vertical_alignment="center")
     with left:
         st.plotly_chart(fig, width="stretch", key=key)
     with right:
@@ -128,23 +128,25 @@ def digit_mode(seed: int) -> ExplorerState:
     _chart_row(plots.distribution_figure(score),
                "The bars are the model's probabilities for the next digit; green is the true digit. "
                "The dashed line is the expected value: the number the distribution means on average.",
-               r"p = \mathrm{softmax}(z),\quad \hat y = \sum_{k=0}^{9} k\,p_k", K + "fig_dist")
+               r"\begin{aligned}p&=\mathrm{softmax}(z)\\ \hat y&=\textstyle\sum_{k=0}^{9} k\,p_k\end{aligned}",
+               K + "fig_dist")
     _chart_row(plots.losses_figure(score),
                "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
                "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
-               r"\mathrm{CE}=-\log p_y \quad \mathrm{MSE}=(\hat y-y)^2 \quad \mathrm{WAS}=\sum_k p_k\,|k-y|",
+               r"\begin{aligned}\mathrm{CE}&=-\log p_y\\ \mathrm{MSE}&=(\hat y-y)^2\\"
+               r"\mathrm{WAS}&=\textstyle\sum_k p_k\,|k-y|\end{aligned}",
                K + "fig_losses")
     sweep = sweep_peak(target, temperature)
     _chart_row(plots.sweep_figure(sweep),
                "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
                "every wrong peak; NTL grows with the distance. At high T the mean drifts towards 4.5, so MSE can "
                "prefer a peak one step off; WAS is always lowest at the target.",
-               r"z_k = \tfrac{5}{T}\,[k=c],\quad c = 0,\dots,9", K + "fig_sweep")
+               r"z_k = \tfrac{5}{T}\,[k=c]", K + "fig_sweep")
     _chart_row(plots.gradients_figure(score),
                "What training does: a negative bar raises that digit's logit. CE pushes each wrong digit down in "
                "proportion to its probability wherever it is; NTL-WAS pushes far digits harder than near ones.",
-               r"\frac{\partial \mathrm{CE}}{\partial z_j}=p_j-[j=y]\quad"
-               r"\frac{\partial \mathrm{WAS}}{\partial z_j}=p_j\,(|j-y|-\mathrm{WAS})", K + "fig_grad")
+               r"\begin{aligned}\tfrac{\partial \mathrm{CE}}{\partial z_j}&=p_j-[j=y]\\"
+               r"\tfrac{\partial \mathrm{WAS}}{\partial z_j}&=p_j\,(|j-y|-\mathrm{WAS})\end{aligned}", K + "fig_grad")
     return state
 
 
@@ -175,8 +177,10 @@ def number_mode(seed: int) -> ExplorerState:
         st.error(f"{err}. Pick another preset for that position.")
         return state
 
-    _metrics({f"digit-level {n} (mean)": score.digit_mean[n] for n in ("CE", "NTL-MSE", "NTL-WAS")},
-             {"number-level sMAPE": score.number_loss, "expected number": score.expected_number})
+    _metrics({f"mean {n}": score.digit_mean[n] for n in ("CE", "NTL-MSE", "NTL-WAS")},
+             {"number sMAPE": score.number_loss})
+    st.caption(f"Digit-level losses are means over the {len(number)} positions; the number-level sMAPE compares "
+               f"the expected number **{score.expected_number:.2f}** with the true **{score.true_number}**.")
     _chart_row(plots.number_distributions_figure(score),
                "One digit distribution per position, most significant first. The cross is the true digit, "
                "the diamond the expected digit of that position.",
@@ -184,12 +188,15 @@ def number_mode(seed: int) -> ExplorerState:
     _chart_row(plots.number_losses_figure(score),
                "Digit-level NTL scores each position on its own: a wrong hundreds digit costs what a wrong units "
                "digit costs. The number-level loss builds the whole number first, so place value counts.",
-               r"\hat N=\sum_i \hat y_i\,10^{L-1-i},\quad \mathrm{sMAPE}=\frac{|\hat N-N|}{|\hat N|+|N|}",
+               r"\begin{aligned}\hat N&=\textstyle\sum_i \hat y_i\,10^{L-1-i}\\"
+               r"\mathrm{sMAPE}&=\frac{|\hat N-N|}{|\hat N|+|N|}\end{aligned}",
                K + "fig_num_loss")
     _chart_row(plots.number_gradients_figure(score),
                "How hard training pushes each position. Digit-level gradients ignore place value; the "
-               "number-level gradient is scaled by it, so the leading digits get almost all of it.",
-               r"\frac{\partial\,\mathrm{sMAPE}}{\partial z_{i,k}} \propto 10^{L-1-i}", K + "fig_num_grad")
+               "number-level gradient is scaled by it, so the leading digits usually get most of it.",
+               r"\begin{aligned}\frac{\partial\,\mathrm{sMAPE}}{\partial z_{i,k}}&="
+               r"\frac{\partial\,\mathrm{sMAPE}}{\partial \hat N}\\&\quad\cdot 10^{L-1-i}\,p_{i,k}(k-\hat y_i)"
+               r"\end{aligned}", K + "fig_num_grad")
     return state
 
 

@@ -121,13 +121,14 @@ def test_number_mode_scores_and_rejects_bad_numbers():
     presets = [at.selectbox(key=f"ntlx_pos_{i}").value for i in range(3)]
     expected = score_number("472", number_preset_logits("472", presets, 1.0, 0))
     shown = _shown(at)
-    assert shown["number-level sMAPE"] == pytest.approx(expected.number_loss, abs=DISPLAY_TOL)
-    assert shown["expected number"] == pytest.approx(expected.expected_number, abs=DISPLAY_TOL)
-    assert shown["digit-level NTL-WAS (mean)"] == pytest.approx(expected.digit_mean["NTL-WAS"], abs=DISPLAY_TOL)
+    assert shown["number sMAPE"] == pytest.approx(expected.number_loss, abs=DISPLAY_TOL)
+    for name in ("CE", "NTL-MSE", "NTL-WAS"):
+        assert shown[f"mean {name}"] == pytest.approx(expected.digit_mean[name], abs=DISPLAY_TOL)
+    assert f"**{expected.expected_number:.2f}**" in " ".join(c.value for c in at.caption)
 
     at.selectbox(key="ntlx_pos_0").set_value("far").run()
     far = score_number("472", number_preset_logits("472", ["far", *presets[1:]], 1.0, 0))
-    assert _shown(at)["number-level sMAPE"] == pytest.approx(far.number_loss, abs=DISPLAY_TOL)
+    assert _shown(at)["number sMAPE"] == pytest.approx(far.number_loss, abs=DISPLAY_TOL)
     assert _qp(at, "presets").startswith("far,")
 
     for bad in ("4a2", "", "-47", "123456789"):
