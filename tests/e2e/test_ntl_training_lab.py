@@ -1,0 +1,42 @@
+"""Browser test: the training lab trains a tiny comparison for a few live ticks without exceptions."""
+import re
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, wait_for_app
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+TINY = "preset=Tiny+%28tests%29&steps=40&eval=5&losses=ce,was&bs=8"
+
+
+def _step(page) -> int:
+    text = page.locator("[data-testid='stMetric']").filter(has_text="Step (each run)").inner_text()
+    return int(re.search(r"(\d+) / \d+", text).group(1))
+
+
+def test_live_ticks_draw_curves(page, app_url):
+    page.goto(f"{app_url}/ntl_training_lab?{TINY}")
+    wait_for_app(page, timeout_ms=120_000)
+    page.get_by_text("Press Start", exact=False).first.wait_for(timeout=120_000)  # first run imports torch
+    page.get_by_role("button", name="Start").click()
+    page.locator("[data-testid='stMetric']").filter(has_text="Step (each run)").wait_for(timeout=120_000)
+    first = _step(page)
+    # The fragment keeps ticking by itself (run_every): the step count grows with no clicks.
+    page.wait_for_function(
+        """(first) => {
+            const m = [...document.querySelectorAll("[data-testid='stMetric']")]
+                .find(e => e.innerText.includes('Step (each run)'));
+            const n = m && m.innerText.match(/(\\d+) \\/ \\d+/);
+            return n && Number(n[1]) >= Math.min(first + 5, 40);
+        }""", arg=first, timeout=120_000)
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0  # curves drawn
+    assert_no_exception(page)
+    if page.get_by_role("button", name="Pause").is_enabled():
+        page.get_by_role("button", name="Pause").click()
+        wait_for_app(page)
+    paused = _step(page)
+    page.wait_for_timeout(2_000)
+    assert _step(page) == paused  # Pause stops the timer
+    assert_no_exception(page)
