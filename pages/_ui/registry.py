@@ -23,3 +23,7 @@ PAGES: list[PageInfo] = [
     PageInfo("pages/ntl_training_lab.py", "Training lab", ":material/model_training:", "Number Token Loss",
              "Train tiny language models on arithmetic live, CE against CE + NTL side by side, or replay a CLI run."),
 ]
+PAGES += [
+    PageInfo("pages/qcbnn_generator.py", "Quantum weight generator", ":material/memory:", "Quantum-Classical BNN",
+             "Step through a quantum circuit that turns noise into continuous CNN weights; many draws vs. the prior."),
+]

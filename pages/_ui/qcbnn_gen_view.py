@@ -1,0 +1,221 @@
+"""Widgets of the quantum-weight-generator page: ansatz controls, step-through, many draws.
+
+The shareable state (ansatz, mechanism, step, draw) is mirrored in ``st.query_params``; junk in a
+shared link is ignored. Pure computations are in :mod:`pages._ui.qcbnn_gen` and cached here with
+``st.cache_data`` (the generator is fast, so every control redraws at once).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import streamlit as st
+
+from qcbnn_core import ANSATZ_PRESETS, AnsatzConfig, draw_mpl, draw_text, plots
+from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, ROTATIONS
+from qcbnn_core.generator import MECHANISMS
+from pages._ui import qcbnn_gen as gen
+from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+
+MAX_QUBITS, MAX_LAYERS = 8, 6
+DRAW_COUNTS = (256, 1024, 4096)
+SHOT_COUNTS = (100, 1000, 10000)
+MECH_LABELS = {"born": "Born machine + noise (implicit density)", "bin_jitter": "bitstring + jitter (exact density)"}
+
+_DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained": True, "gen_range": 1.57,
+             "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born", "gen_step": 0, "gen_draw": 0}
+# widget key -> (query-param name, parser, bound check)
+_PARAMS = {
+    "gen_qubits": ("q", int, lambda v: 2 <= v <= MAX_QUBITS),
+    "gen_layers": ("layers", int, lambda v: 1 <= v <= MAX_LAYERS),
+    "gen_rot": ("rot", str, lambda v: v in ROTATIONS),
+    "gen_constrained": ("constrained", parse_bool, lambda v: True),
+    "gen_range": ("range", float, lambda v: 0.1 <= v <= 3.14),
+    "gen_ent": ("ent", str, lambda v: v in ENTANGLEMENTS),
+    "gen_enc": ("enc", str, lambda v: v in ENCODINGS),
+    "gen_mech": ("mech", str, lambda v: v in MECHANISMS),
+    "gen_step": ("step", int, lambda v: 0 <= v < MAX_LAYERS + 5),
+    "gen_draw": ("draw", int, lambda v: 0 <= v < 10**6),
+}
+
+
+def init_state() -> None:
+    """First run of a session: defaults, then whatever a shared link says."""
+    if "gen_qubits" in st.session_state:
+        return
+    st.session_state.update(_DEFAULTS)
+    read_query_params(_PARAMS)
+
+
+def _write_query_params() -> None:
+    write_query_params(_PARAMS)
+
+
+def _apply_preset() -> None:
+    cfg = ANSATZ_PRESETS[st.session_state["gen_preset"]]
+    st.session_state.update({
+        "gen_qubits": cfg.n_qubits, "gen_layers": cfg.n_layers, "gen_rot": cfg.rotations,
+        "gen_constrained": cfg.angle_range is not None, "gen_ent": cfg.entanglement, "gen_enc": cfg.encoding,
+        "gen_range": round(cfg.angle_range, 2) if cfg.angle_range is not None else st.session_state["gen_range"],
+    })
+
+
+def controls() -> tuple[AnsatzConfig, str] | None:
+    """Ansatz and mechanism widgets; the validated config, or None after showing an error."""
+    st.selectbox("Load a preset", list(ANSATZ_PRESETS), key="gen_preset", index=None, on_change=_apply_preset,
+                 placeholder="choose a named design…",
+                 help="'constrained_crx' (learnable entanglement, constrained rotations) is the family the paper "
+                      "reports as best; 'ryrz_product' has no entanglement.")
+    c1, c2, c3 = st.columns(3)
+    c1.slider("Qubits", 2, MAX_QUBITS, key="gen_qubits", help="2^n basis states; 6 qubits give 64 = one per weight.")
+    c1.slider("Layers", 1, MAX_LAYERS, key="gen_layers")
+    c2.selectbox("Rotations", list(ROTATIONS), key="gen_rot", format_func=str.upper)
+    c2.checkbox("Constrain rotation angles", key="gen_constrained",
+                help="angle = r·tanh(raw): every single-qubit rotation stays inside (−r, r).")
+    c2.slider("Angle range r", 0.1, 3.14, step=0.01, key="gen_range", disabled=not st.session_state["gen_constrained"])
+    c3.selectbox("Entanglement", ENTANGLEMENTS, key="gen_ent")
+    c3.selectbox("Noise encoding", ENCODINGS, key="gen_enc")
+    st.radio("Continuity mechanism", MECHANISMS, key="gen_mech", format_func=MECH_LABELS.get, horizontal=True)
+    _write_query_params()
+    try:
+        cfg = AnsatzConfig(
+            n_qubits=int(st.session_state["gen_qubits"]), n_layers=int(st.session_state["gen_layers"]),
+            rotations=st.session_state["gen_rot"], entanglement=st.session_state["gen_ent"],
+            encoding=st.session_state["gen_enc"],
+            angle_range=float(st.session_state["gen_range"]) if st.session_state["gen_constrained"] else None,
+        )
+    except ValueError as err:
+        st.error(f"This circuit is not valid: {err}")
+        return None
+    st.caption(cfg.describe())
+    return cfg, st.session_state["gen_mech"]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _one_draw(cfg: AnsatzConfig, mechanism: str, seed: int, draw: int, follow: int) -> gen.Draw:
+    return gen.one_draw(cfg, mechanism, seed, draw, follow)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _many_draws(cfg: AnsatzConfig, mechanism: str, seed: int, n_draws: int) -> tuple[np.ndarray, np.ndarray]:
+    samples = gen.many_draws(cfg, mechanism, seed, n_draws)
+    return samples, gen.correlation(samples)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _shots(cfg: AnsatzConfig, mechanism: str, seed: int, z: tuple[float, ...], n_shots: int):
+    return gen.shots(cfg, mechanism, seed, np.asarray(z), n_shots)
+
+
+@st.cache_data(max_entries=64, show_spinner="Drawing the circuit with PennyLane…")
+def _diagram(cfg: AnsatzConfig, mechanism: str, seed: int, z: tuple[float, ...]) -> str:
+    params = gen.build_generator(cfg, mechanism, seed).circuit_params()
+    return draw_text(cfg, params=params, z=np.asarray(z))
+
+
+def diagram(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
+    """The circuit for the current choice, with this draw's input and the generator's angles."""
+    z = tuple(float(v) for v in draw.z)
+    if st.toggle("Matplotlib drawing", key="gen_mpl"):
+        params = gen.build_generator(cfg, mechanism, seed).circuit_params()
+        fig = draw_mpl(cfg, params=params, z=np.asarray(z))
+        st.pyplot(fig)
+        plt.close(fig)
+    else:
+        st.code(_diagram(cfg, mechanism, seed, z), language=None)
+    st.caption("Left: the encoding of the input z; then each layer's rotations and entangling gates; "
+               "right: measurement of all wires (wire 0 is the leftmost bit of a bitstring).")
+
+
+def _move(delta: int, n_steps: int) -> None:
+    st.session_state["gen_step"] = min(max(st.session_state["gen_step"] + delta, 0), n_steps - 1)
+
+
+def _new_draw() -> None:
+    st.session_state["gen_draw"] += 1
+    st.session_state["gen_step"] = 0
+
+
+def current_draw(cfg: AnsatzConfig, mechanism: str, seed: int) -> gen.Draw:
+    """The draw the step-through shows (cached)."""
+    follow = int(st.session_state.get("gen_follow", 0)) if mechanism == "bin_jitter" else 0
+    return _one_draw(cfg, mechanism, seed, int(st.session_state["gen_draw"]), follow)
+
+
+def step_through(draw: gen.Draw) -> None:
+    """Previous / Next through one draw, one chart and one sentence per step."""
+    n_steps = len(draw.steps)
+    st.session_state["gen_step"] = min(st.session_state["gen_step"], n_steps - 1)
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
+    c1.button("◀ Previous", key="gen_prev", on_click=_move, args=(-1, n_steps), width="stretch",
+              disabled=st.session_state["gen_step"] == 0)
+    c2.button("Next step ▶", key="gen_next", on_click=_move, args=(1, n_steps), type="primary", width="stretch",
+              disabled=st.session_state["gen_step"] == n_steps - 1)
+    c3.button("New draw", key="gen_new", on_click=_new_draw, width="stretch", help="Fresh randomness, back to step 1.")
+    if st.session_state["gen_mech"] == "bin_jitter":
+        c4.number_input("Follow weight j", 0, gen.N_WEIGHTS - 1, key="gen_follow",
+                        help="bin+jitter runs the circuit once per weight; pick which run to step through.")
+    i = st.session_state["gen_step"]
+    step = draw.steps[i]
+    st.progress((i + 1) / n_steps, text=f"Step {i + 1} of {n_steps}: {step.title} (draw #{st.session_state['gen_draw']})")
+    st.markdown(f"**{step.title}.** {step.explanation}")
+    if step.kind == "noise":
+        fig = plots.noise_figure(step.data, title=step.title)
+    elif step.kind == "probs":
+        fig = plots.state_figure(step.data, step.title, highlight=step.highlight)
+    elif step.kind == "weights":
+        fig = plots.weights_figure(step.data, highlight=step.highlight)
+    else:
+        fig = plots.kernels_figure(step.data)
+    st.plotly_chart(fig, width="stretch", key="gen_step_chart")
+    _write_query_params()
+
+
+def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
+    """Shots histogram, weight distributions against the prior, correlations."""
+    c1, c2, c3 = st.columns(3)
+    n_draws = c1.select_slider("Weight draws", DRAW_COUNTS, value=1024, key="gen_ndraws")
+    n_shots = c2.select_slider("Shots", SHOT_COUNTS, value=1000, key="gen_nshots")
+    prior = c3.slider("Prior σ", 0.1, 2.0, 1.0, 0.1, key="gen_prior",
+                      help="The Gaussian prior N(0, σ²) of the Bayesian objective (the trainer's default is σ = 1).")
+    samples, corr = _many_draws(cfg, mechanism, seed, int(n_draws))
+    counts, exact = _shots(cfg, mechanism, seed, tuple(float(v) for v in draw.z), int(n_shots))
+    left, right = st.columns(2)
+    with left:
+        what = "this draw's noise z" if mechanism == "born" else f"weight {st.session_state.get('gen_follow', 0)}'s input"
+        st.plotly_chart(plots.shots_figure(counts, exact, title=f"{n_shots} shots on {what}"), width="stretch",
+                        key="gen_shots")
+    with right:
+        chosen = st.multiselect("Weights to show", list(range(gen.N_WEIGHTS)), default=[0, 1, 2], key="gen_weights",
+                                max_selections=6)
+        hist = {f"w_{j}": samples[:, j] for j in chosen}
+        st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=prior, title=f"{n_draws} draws vs. the prior"),
+                        width="stretch", key="gen_hist")
+    summary = f"Over {n_draws} draws: weights have mean {samples.mean():.3f} and std {samples.std():.3f}; " \
+              f"the prior has mean 0 and std {prior:g}."
+    st.caption(summary + " The KL term of training pulls the generator's distribution towards the prior.")
+    left, right = st.columns(2)
+    off = corr[~np.eye(len(corr), dtype=bool)]
+    with left:
+        st.plotly_chart(plots.correlation_figure(corr), width="stretch", key="gen_corr")
+        st.caption(f"Mean |correlation| between different weights: {np.abs(off).mean():.3f} "
+                   f"(largest {np.abs(off).max():.3f}). "
+                   + ("Born-machine weights share one probability vector that sums to 1, so they move together."
+                      if mechanism == "born" else "bin+jitter weights are drawn independently: correlations are "
+                      "sampling noise around 0."))
+    with right:
+        i = st.number_input("Weight i", 0, gen.N_WEIGHTS - 1, 0, key="gen_pair_i")
+        j = st.number_input("Weight j", 0, gen.N_WEIGHTS - 1, 1, key="gen_pair_j")
+        st.plotly_chart(plots.pair_figure(samples[:, i], samples[:, j], int(i), int(j)), width="stretch",
+                        key="gen_pair")
+
+
+def explainer() -> None:
+    """The two-line explanation with formulas, for students."""
+    st.markdown(
+        "A parametrised quantum circuit U(θ) turns a noise vector z into a probability vector "
+        r"$p(z) = |U(\theta)\,E(z)|0\rangle|^2$ over the $2^n$ bitstrings; because p moves smoothly with z, "
+        r"an affine map $w_j = s_j + a_j(2^n p_j(z) - 1)$ gives **continuous random weights** (Born machine). "
+        r"Alternatively measure a bitstring b and add jitter, $w = \mathrm{lo} + (b + u)\Delta$, which has an exact density."
+    )
+    st.caption("What to do: pick an ansatz, press **Next step** to follow one draw from noise to the 16 kernels, "
+               "then scroll down to see thousands of draws against the prior.")

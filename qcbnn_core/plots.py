@@ -1,0 +1,155 @@
+"""Plotly figure builders for the QCBNN pages and notebooks (data in, ``go.Figure`` out; no Streamlit).
+
+Colours: QCBNN is always ``QCBNN_COLOR`` and the classical Bayesian CNN ``BNN_COLOR``, so side-by-side
+charts read the same everywhere.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+QCBNN_COLOR = "#7b3fe4"
+BNN_COLOR = "#1f9e89"
+MODEL_COLORS = {"QCBNN": QCBNN_COLOR, "BNN": BNN_COLOR}
+_PALETTE = ["#7b3fe4", "#1f9e89", "#e4572e", "#f3a712", "#2e86de", "#8d6e63", "#c2185b", "#607d8b"]
+
+
+def color_of(name: str, index: int = 0) -> str:
+    """The model's colour (QCBNN/BNN) or a palette colour by position."""
+    return MODEL_COLORS.get(name, _PALETTE[index % len(_PALETTE)])
+
+
+def _bitstrings(dim: int) -> list[str]:
+    n = max(1, int(round(math.log2(dim))))
+    return [format(b, f"0{n}b") for b in range(dim)]
+
+
+# ----------------------------------------------------------------------------- generator
+def noise_figure(z: np.ndarray, title: str = "Circuit input per qubit") -> go.Figure:
+    """Bar per qubit of the input vector ``z: (n,)`` (range [-1, 1] marked)."""
+    fig = go.Figure(go.Bar(x=[f"q{q}" for q in range(len(z))], y=z, marker_color=QCBNN_COLOR,
+                           text=[f"{v:.2f}" for v in z], textposition="outside"))
+    lim = max(1.05, float(np.abs(z).max()) * 1.15)
+    fig.update_layout(title=title, yaxis_range=[-lim, lim], yaxis_title="value", height=320,
+                      margin=dict(t=50, b=40))
+    return fig
+
+
+def state_figure(probs: np.ndarray, title: str, highlight: int | None = None) -> go.Figure:
+    """Basis-state probabilities ``probs: (2**n,)`` as bars labelled by bitstring (wire 0 first)."""
+    colors = [QCBNN_COLOR] * len(probs)
+    if highlight is not None:
+        colors[highlight] = "#e4572e"
+    fig = go.Figure(go.Bar(x=_bitstrings(len(probs)), y=probs, marker_color=colors,
+                           hovertemplate="|%{x}⟩: %{y:.4f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="basis state (bitstring)", yaxis_title="probability",
+                      xaxis_type="category", height=320, margin=dict(t=50, b=40))
+    return fig
+
+
+def weights_figure(w: np.ndarray, title: str = "The 64 drawn weights", highlight: int | None = None) -> go.Figure:
+    """Bar per weight of ``w: (n_weights,)``."""
+    colors = [QCBNN_COLOR] * len(w)
+    if highlight is not None:
+        colors[highlight] = "#e4572e"
+    fig = go.Figure(go.Bar(x=np.arange(len(w)), y=w, marker_color=colors,
+                           hovertemplate="w_%{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="weight index j", yaxis_title="w_j", height=320,
+                      margin=dict(t=50, b=40))
+    return fig
+
+
+def kernels_figure(kernels: np.ndarray, title: str = "16 conv kernels (2×2)") -> go.Figure:
+    """Grid of ``kernels: (M, k, k)`` heatmaps with one shared, zero-centred colour scale."""
+    m = kernels.shape[0]
+    cols = int(math.ceil(math.sqrt(m)))
+    rows = int(math.ceil(m / cols))
+    lim = float(np.abs(kernels).max()) or 1.0
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"map {i}" for i in range(m)],
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    for i in range(m):
+        fig.add_trace(go.Heatmap(z=kernels[i], zmin=-lim, zmax=lim, colorscale="RdBu", reversescale=True,
+                                 showscale=i == 0, texttemplate="%{z:.2f}", hovertemplate="%{z:.3f}<extra></extra>"),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, autorange="reversed")
+    fig.update_layout(title=title, height=120 * rows + 80, margin=dict(t=70, b=20))
+    return fig
+
+
+def shots_figure(counts: np.ndarray, exact: np.ndarray, title: str = "Bitstrings from shots") -> go.Figure:
+    """Shot histogram (``counts: (2**n,)``, as frequencies) against the exact probabilities."""
+    labels = _bitstrings(len(counts))
+    total = max(int(counts.sum()), 1)
+    fig = go.Figure([
+        go.Bar(x=labels, y=counts / total, name=f"{total} shots", marker_color=QCBNN_COLOR, opacity=0.75),
+        go.Scatter(x=labels, y=exact, name="exact |amplitude|²", mode="markers", marker=dict(color="black", size=6)),
+    ])
+    fig.update_layout(title=title, xaxis_type="category", xaxis_title="bitstring", yaxis_title="frequency",
+                      height=360, legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+    return fig
+
+
+def gaussian_pdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
+    """Normal density N(mu, sigma²) at ``x``."""
+    return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def weight_hist_figure(samples: Mapping[str, np.ndarray], prior_sigma: float | None = None,
+                       gaussians: Mapping[str, tuple[float, float]] | None = None,
+                       title: str = "Weight distribution", nbins: int = 60) -> go.Figure:
+    """Density histograms of 1-D weight samples, optionally with Gaussian curves and the prior.
+
+    Args:
+        samples: ``{label: (S,) samples}``, one histogram each.
+        prior_sigma: draw the prior N(0, σ²) when given.
+        gaussians: ``{label: (mu, sigma)}`` drawn as density curves (e.g. the BNN's weights).
+        title: figure title.
+        nbins: histogram bins.
+    """
+    fig = go.Figure()
+    lows, highs = [], []
+    for i, (label, s) in enumerate(samples.items()):
+        s = np.asarray(s, dtype=float)
+        lows.append(s.min())
+        highs.append(s.max())
+        fig.add_trace(go.Histogram(x=s, histnorm="probability density", nbinsx=nbins, name=label, opacity=0.55,
+                                   marker_color=color_of(label.split()[0], i)))
+    for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
+        lows.append(mu - 4 * sigma)
+        highs.append(mu + 4 * sigma)
+    if prior_sigma:
+        lows.append(-3 * prior_sigma)
+        highs.append(3 * prior_sigma)
+    lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
+    xs = np.linspace(lo, hi, 400)
+    for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
+        fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, mu, sigma), name=label, mode="lines",
+                                 line=dict(color=color_of(label.split()[0], i + 1), width=2)))
+    if prior_sigma:
+        fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, 0.0, prior_sigma), name=f"prior N(0, {prior_sigma:g}²)",
+                                 mode="lines", line=dict(color="gray", dash="dash")))
+    fig.update_layout(title=title, barmode="overlay", xaxis_title="weight value", yaxis_title="density", height=380,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+    return fig
+
+
+def correlation_figure(corr: np.ndarray, title: str = "Correlation between weights over draws") -> go.Figure:
+    """Heatmap of a correlation matrix ``(W, W)`` on [-1, 1]."""
+    fig = go.Figure(go.Heatmap(z=corr, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
+                               hovertemplate="w_%{y} vs w_%{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="weight j", yaxis_title="weight i", height=420,
+                      yaxis_autorange="reversed", margin=dict(t=50))
+    return fig
+
+
+def pair_figure(a: np.ndarray, b: np.ndarray, i: int, j: int) -> go.Figure:
+    """Scatter of two weights over draws (their joint distribution)."""
+    fig = go.Figure(go.Scattergl(x=a, y=b, mode="markers", marker=dict(size=4, opacity=0.4, color=QCBNN_COLOR)))
+    fig.update_layout(title=f"Joint draws of w_{i} and w_{j}", xaxis_title=f"w_{i}", yaxis_title=f"w_{j}",
+                      height=420, margin=dict(t=50))
+    return fig

@@ -1,0 +1,133 @@
+"""The quantum-weight-generator page: its pure helpers against independent computations, then AppTest.
+
+AppTest cannot read plotly data, so the numbers are checked on the helpers the page draws from, and the
+page tests check the labels, the step counter, the URL and the circuit text.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from pages._ui import qcbnn_gen as gen
+from qcbnn_core import ansatz_preset
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "qcbnn_generator.py")
+CFG = ansatz_preset("constrained_crx")
+
+
+def test_born_draw_matches_generator_formula_and_qnode():
+    draw = gen.one_draw(CFG, "born", seed=3, draw=5)
+    g = gen.build_generator(CFG, "born", seed=3)
+    # The measurement step's probabilities are the PennyLane QNode's for the displayed z (independent path).
+    p_qnode = g.qnode(torch.as_tensor(draw.z), g.rot.detach().double(), g.ent.detach().double())
+    measured = next(s for s in draw.steps if s.title == "Measurement").data
+    np.testing.assert_allclose(measured, np.asarray(p_qnode), atol=1e-6)
+    # And the weights are the affine map of those probabilities (the documented Born-machine formula).
+    expected = g.shift.detach().double().numpy() + g.scale.detach().double().numpy() * (64 * measured - 1)
+    np.testing.assert_allclose(draw.weights, expected, atol=1e-5)
+    kernels = draw.steps[-1].data
+    assert kernels.shape == (16, 2, 2) and kernels[3, 1, 0] == draw.weights[3 * 4 + 2]
+    titles = [s.title for s in draw.steps]
+    assert titles == ["Noise z", "Encoding", "After layer 1", "After layer 2", "After layer 3", "Measurement",
+                      "Continuous weights", "2×2 kernels"]
+    for s in draw.steps[1:6]:
+        assert s.data.shape == (64,) and math.isclose(s.data.sum(), 1.0, abs_tol=1e-9)
+    # Another draw number gives other noise and other weights; the same one gives the same.
+    assert not np.allclose(gen.one_draw(CFG, "born", 3, 6).weights, draw.weights)
+    np.testing.assert_array_equal(gen.one_draw(CFG, "born", 3, 5).weights, draw.weights)
+
+
+def test_bin_jitter_draw_marks_the_bin_of_the_followed_weight():
+    cfg = CFG.with_(n_qubits=4)
+    draw = gen.one_draw(cfg, "bin_jitter", seed=1, draw=0, follow=7)
+    g = gen.build_generator(cfg, "bin_jitter", seed=1)
+    meas = next(s for s in draw.steps if s.title == "Measurement")
+    np.testing.assert_allclose(meas.data, g.bin_probs().detach().double().numpy()[7], atol=1e-6)
+    lo, width = -1.0, 2.0 / 16
+    assert lo + meas.highlight * width <= draw.weights[7] < lo + (meas.highlight + 1) * width
+    assert format(meas.highlight, "04b") in meas.explanation
+    np.testing.assert_allclose(draw.z, g.cond.detach().double().numpy()[7])
+    with pytest.raises(ValueError, match="follow"):
+        gen.one_draw(cfg, "bin_jitter", 1, 0, follow=64)
+
+
+def test_many_draws_shots_and_correlation():
+    samples = gen.many_draws(CFG, "bin_jitter", seed=0, n_draws=300)
+    assert samples.shape == (300, 64) and samples.min() >= -1 and samples.max() < 1
+    np.testing.assert_allclose(gen.correlation(samples), np.corrcoef(samples.T), atol=1e-9)
+    constant = np.ones((10, 3))
+    assert np.all(gen.correlation(constant) == 0)
+    z = np.zeros(6)
+    counts, exact = gen.shots(CFG, "born", 0, z, 5000)
+    assert counts.sum() == 5000 and math.isclose(exact.sum(), 1.0, rel_tol=1e-5)
+    # Shot frequencies estimate the exact probabilities (5000 shots: total-variation distance well below 0.2).
+    assert 0.5 * np.abs(counts / 5000 - exact).sum() < 0.2
+
+
+# ----------------------------------------------------------------------------- AppTest
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update(params)
+    return at.run()
+
+
+def _progress_text(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def _step_sentence(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**"))
+
+
+def test_step_through_one_draw_and_url_state():
+    at = _app()
+    assert not at.exception and not at.error
+    assert _progress_text(at).startswith("Step 1 of 8: Noise z")
+    diagram = at.code[0].value
+    assert diagram.count("\n") == 5 and "RY" in diagram and "RX" in diagram  # 6 wires, CRX ring drawn
+    first = _step_sentence(at)
+    at.button(key="gen_next").click().run()
+    assert _progress_text(at).startswith("Step 2 of 8: Encoding") and _step_sentence(at) != first
+    assert at.query_params["step"] == "1"
+    for _ in range(6):
+        at.button(key="gen_next").click().run()
+    assert _progress_text(at).startswith("Step 8 of 8: 2×2 kernels")
+    assert at.button(key="gen_next").disabled and not at.exception
+    at.button(key="gen_prev").click().run()
+    assert _progress_text(at).startswith("Step 7 of 8: Continuous weights")
+    at.button(key="gen_new").click().run()
+    assert _progress_text(at).startswith("Step 1 of 8") and at.query_params["draw"] == "1"
+
+
+def test_changing_the_ansatz_redraws_and_a_link_restores_it():
+    at = _app()
+    before = at.code[0].value
+    at.slider(key="gen_layers").set_value(2).run()
+    assert not at.exception
+    assert _progress_text(at).startswith("Step 1 of 7")
+    assert at.code[0].value != before and at.query_params["layers"] == "2"
+    at.selectbox(key="gen_ent").set_value("none").run()
+    assert "●" not in at.code[0].value  # no control dots: no entangling gates
+    assert "entanglement none" in " ".join(c.value for c in at.caption)
+
+    shared = _app(layers="1", step="3", mech="bin_jitter", q="3", range="junk")
+    assert not shared.exception
+    assert _progress_text(shared).startswith("Step 4 of 6: Measurement")
+    assert re.search(r"gave b = [01]{3}", _step_sentence(shared))
+    assert shared.session_state["gen_range"] == 1.57  # junk in the link is ignored
+
+
+def test_unconstraining_the_angles_changes_the_circuit():
+    at = _app()
+    assert "angles in ±1.57" in " ".join(c.value for c in at.caption)
+    before = at.code[0].value
+    at.checkbox(key="gen_constrained").uncheck().run()
+    assert not at.exception and "unconstrained" in " ".join(c.value for c in at.caption)
+    assert at.code[0].value != before and at.query_params["constrained"] == "0"
