@@ -197,7 +197,7 @@ class CEWithNTL:
                 log_probs_nt,
                 labels.flatten()[rows],
                 y.flatten()[rows],
-                torch.logsumexp(log_probs_nt, -1) if self.ntl.reweigh else None,
+                log_probs_nt.exp().sum(-1) if self.ntl.reweigh else None,
             )
             ntl = per_position.mean()
         else:

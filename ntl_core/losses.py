@@ -231,19 +231,31 @@ class _NumberTokenLoss:
             return logits[b, t]
         return logits[b[:, None], t[:, None], columns[None, :]]
 
-    def reweighed(self, loss: Tensor, log_mass: Tensor) -> Tensor:
+    def reweighed(self, loss: Tensor, mass: Tensor) -> Tensor:
         """``ntloss``'s reweighing: ``loss·m + 1.01·max_dist·(1 − m)``.
 
         Args:
             loss: ``(K,)`` per-position NTL.
-            log_mass: ``(K,)`` log of the probability mass on number tokens, m = exp(log_mass).
+            mass: ``(K,)`` probability mass m on all number tokens (full-vocabulary softmax).
 
         Returns:
             ``(K,)`` reweighed loss.
         """
-        mass = log_mass.exp()
         max_dist = self.max_dist.to(dtype=loss.dtype, device=loss.device)
         return loss * mass + _REWEIGH_MARGIN * max_dist * (1 - mass)
+
+    @staticmethod
+    def number_mass(rows: Tensor, number_ids: Tensor) -> Tensor:
+        """Probability mass on the number tokens, summed as ``ntloss`` does (same rounding).
+
+        Args:
+            rows: ``(K, V)`` logits.
+            number_ids: ``(N,)`` number-token ids.
+
+        Returns:
+            ``(K,)`` mass in [0, 1].
+        """
+        return torch.softmax(rows, -1).index_select(-1, number_ids).sum(-1)
 
     def position_losses_unweighted(self, nt_scores: Tensor, labels: Tensor, y: Tensor) -> Tensor:
         """Per-position NTL before reweighing (defined by each flavour).
@@ -260,24 +272,24 @@ class _NumberTokenLoss:
         raise NotImplementedError
 
     def position_losses(
-        self, nt_scores: Tensor, labels: Tensor, y: Tensor, log_mass: Tensor | None = None
+        self, nt_scores: Tensor, labels: Tensor, y: Tensor, mass: Tensor | None = None
     ) -> Tensor:
-        """Per-position NTL, reweighed when ``self.reweigh`` (then ``log_mass`` is required).
+        """Per-position NTL, reweighed when ``self.reweigh`` (then ``mass`` is required).
 
         Args:
             nt_scores: ``(K, N)`` number-token logits or log-probabilities.
             labels: ``(K,)`` number-token label ids.
             y: ``(K,)`` target values.
-            log_mass: ``(K,)`` log probability mass on all number tokens (full-vocab softmax).
+            mass: ``(K,)`` probability mass on all number tokens (full-vocabulary softmax).
 
         Returns:
             ``(K,)`` losses.
         """
         loss = self.position_losses_unweighted(nt_scores, labels, y)
         if self.reweigh:
-            if log_mass is None:
-                raise ValueError("reweigh=True needs log_mass, the log probability on number tokens")
-            loss = self.reweighed(loss, log_mass)
+            if mass is None:
+                raise ValueError("reweigh=True needs mass, the probability on number tokens")
+            loss = self.reweighed(loss, mass)
         return loss
 
     @staticmethod
@@ -356,14 +368,8 @@ class _NumberTokenLoss:
             return self.zero_loss(logits, reduction)
         table = self.table_on(logits.device)
         nt_logits = self.rows_at(logits, positions, table.ids)
-        log_mass = (
-            torch.logsumexp(nt_logits, -1) - torch.logsumexp(self.rows_at(logits, positions), -1)
-            if self.reweigh
-            else None
-        )
-        loss = self.position_losses(
-            nt_logits, labels.flatten()[positions], y.flatten()[positions], log_mass
-        )
+        mass = self.number_mass(self.rows_at(logits, positions), table.ids) if self.reweigh else None
+        loss = self.position_losses(nt_logits, labels.flatten()[positions], y.flatten()[positions], mass)
         return self.reduce(loss, weights, positions, tuple(labels.shape), reduction)
 
 
@@ -477,6 +483,5 @@ class NTLossDotProduct(_NumberTokenLoss):
             tokens.
         """
         validate_inputs(logits, None, None, self.vocab_size)
-        nt_logits = logits[..., self.table_on(logits.device).ids]
-        nt_mass = (torch.logsumexp(nt_logits, -1) - torch.logsumexp(logits, -1)).exp()
-        return self.expected_values(nt_logits), nt_mass
+        ids = self.table_on(logits.device).ids
+        return self.expected_values(logits[..., ids]), self.number_mass(logits, ids)

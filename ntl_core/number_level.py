@@ -168,10 +168,7 @@ class NumberLevelLoss(NTLossDotProduct):
             yhat_num.abs() + y_num.abs() + torch.finfo(y_num.dtype).eps
         )
         if self.reweigh:
-            log_mass = torch.logsumexp(self.rows_at(logits, spans.starts, table.ids), -1) - torch.logsumexp(
-                self.rows_at(logits, spans.starts), -1
-            )
-            loss = self.reweighed(loss, log_mass)
+            loss = self.reweighed(loss, self.number_mass(self.rows_at(logits, spans.starts), table.ids))
         weights = (
             loss_weights.flatten()[spans.starts]
             if loss_weights is not None
