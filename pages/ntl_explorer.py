@@ -48,6 +48,16 @@ def _load_url_once() -> None:
     })
 
 
+def _keep_widget_state() -> None:
+    """Keep the hidden mode's widget values across a mode switch.
+
+    Streamlit drops the state of widgets that were not drawn in a run; re-assigning a key marks it
+    as user state, so a student who switches to the number mode and back finds their settings.
+    """
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(K)]:
+        st.session_state[key] = st.session_state[key]
+
+
 def _explain(text: str, formula: str) -> None:
     st.markdown(text)
     st.latex(formula)
@@ -202,6 +212,7 @@ def number_mode(seed: int) -> ExplorerState:
 
 seed = sidebar()
 _load_url_once()
+_keep_widget_state()
 st.title("Loss explorer: cross-entropy vs Number Token Loss")
 st.markdown("**How to use:** pick a preset and the true digit, then move the temperature or the logit sliders and "
             "watch the four charts; switch to *A whole number* to compare digit-level and number-level loss. "

@@ -143,6 +143,19 @@ def test_number_mode_scores_and_rejects_bad_numbers():
     assert any("1 to 8" in e.value for e in at.error)
 
 
+def test_switching_modes_keeps_both_views():
+    at = _run({"preset": "far", "target": "2"})
+    at.slider(key="ntlx_logit_5").set_value(3.0).run()
+    at.radio(key="ntlx_mode").set_value("number").run()
+    at.text_input(key="ntlx_number").set_value("58").run()
+    at.radio(key="ntlx_mode").set_value("digit").run()
+    assert not at.exception
+    assert (at.selectbox(key="ntlx_preset").value, at.slider(key="ntlx_target").value) == ("far", 2)
+    assert at.slider(key="ntlx_logit_5").value == 3.0
+    at.radio(key="ntlx_mode").set_value("number").run()
+    assert at.text_input(key="ntlx_number").value == "58"
+
+
 def test_query_params_round_trip():
     query = {"mode": "digit", "preset": "neighbour", "target": "6", "temp": "2.5", "seed": "3",
              "logits": "1,0,0,0,0,0,0,4.25,0,-2"}
