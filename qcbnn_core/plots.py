@@ -153,3 +153,103 @@ def pair_figure(a: np.ndarray, b: np.ndarray, i: int, j: int) -> go.Figure:
     fig.update_layout(title=f"Joint draws of w_{i} and w_{j}", xaxis_title=f"w_{i}", yaxis_title=f"w_{j}",
                       height=420, margin=dict(t=50))
     return fig
+
+
+# ----------------------------------------------------------------------------- training
+_CURVES = (("train_loss", "training loss (−ELBO per example)"), ("val_accuracy", "validation accuracy"),
+           ("val_ece", "validation ECE"))
+
+
+def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]]) -> go.Figure:
+    """Loss, accuracy and ECE per epoch, one line per model (``histories``: ``{name: per-epoch records}``)."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in _CURVES], horizontal_spacing=0.07)
+    for i, (name, hist) in enumerate(histories.items()):
+        epochs = [r["epoch"] for r in hist]
+        for col, (key, _) in enumerate(_CURVES, 1):
+            fig.add_trace(go.Scatter(x=epochs, y=[r.get(key) for r in hist], mode="lines+markers", name=name,
+                                     legendgroup=name, showlegend=col == 1, line=dict(color=color_of(name, i))),
+                          row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=340, margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def uncertainty_figure(per_sample: Mapping[str, Mapping[str, np.ndarray]], gaps: Mapping[str, Mapping[str, float]],
+                       measure: str, measure_label: str) -> go.Figure:
+    """Uncertainty of correct vs. wrong test predictions per model, the gap and its CI written on each panel.
+
+    Args:
+        per_sample: ``{model: {"correct": (N,) bool, measure: (N,)}}``.
+        gaps: ``{model: {"gap", "ci_low", "ci_high", "n_wrong", "n_right"}}`` for ``measure``.
+        measure: key of the uncertainty in ``per_sample``.
+        measure_label: axis label.
+    """
+    names = list(per_sample)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True)
+    for col, name in enumerate(names, 1):
+        ps = per_sample[name]
+        correct = np.asarray(ps["correct"], dtype=bool)
+        u = np.asarray(ps[measure], dtype=float)
+        for group, mask, color in (("correct", correct, "#2e7d32"), ("wrong", ~correct, "#c62828")):
+            fig.add_trace(go.Box(y=u[mask], name=f"{group} (n={int(mask.sum())})", marker_color=color,
+                                 boxpoints="all", jitter=0.4, pointpos=0, showlegend=False,
+                                 hovertemplate=f"{group}: %{{y:.3f}}<extra></extra>"), row=1, col=col)
+        g = gaps[name]
+        text = (f"gap = {g['gap']:+.3f}<br>95% CI [{g['ci_low']:+.3f}, {g['ci_high']:+.3f}]"
+                if math.isfinite(g["gap"]) else "gap undefined<br>(needs right and wrong)")
+        fig.add_annotation(text=text, xref=f"x{'' if col == 1 else col} domain", yref="paper", x=0.5, y=1.0,
+                           yanchor="bottom", yshift=18, showarrow=False, font=dict(size=13))
+    fig.update_yaxes(title_text=measure_label, col=1)
+    fig.update_layout(height=420, margin=dict(t=110, b=40))
+    return fig
+
+
+def reliability_figure(bins: Mapping[str, Mapping[str, Sequence[float]]], eces: Mapping[str, float]) -> go.Figure:
+    """Reliability diagram: accuracy against mean confidence per bin for each model, with the diagonal.
+
+    Args:
+        bins: ``{model: {"confidence": (M,), "accuracy": (M,), "count": (M,)}}`` (NaN for empty bins).
+        eces: ``{model: ECE}`` for the legend.
+    """
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                               line=dict(color="gray", dash="dash")))
+    for i, (name, b) in enumerate(bins.items()):
+        conf = np.asarray(b["confidence"], dtype=float)
+        acc = np.asarray(b["accuracy"], dtype=float)
+        keep = np.isfinite(conf) & np.isfinite(acc)
+        fig.add_trace(go.Scatter(x=conf[keep], y=acc[keep], mode="lines+markers", name=f"{name} (ECE {eces[name]:.3f})",
+                                 marker=dict(size=6 + 10 * np.sqrt(np.asarray(b["count"])[keep] /
+                                                                   max(1, max(b["count"])))),
+                                 line=dict(color=color_of(name, i)),
+                                 customdata=np.asarray(b["count"])[keep],
+                                 hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f} (%{customdata} inputs)"))
+    fig.update_layout(title="Reliability diagram (test split; marker size ∝ inputs in the bin)",
+                      xaxis_title="mean confidence (max class probability)", yaxis_title="accuracy",
+                      xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], height=400,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+    return fig
+
+
+def draws_figure(p_draws: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
+    """Predictive distribution of selected inputs: p(positive) of every weight draw, ``p_draws: (S, K)``."""
+    fig = go.Figure()
+    for k, label in enumerate(labels):
+        fig.add_trace(go.Box(y=p_draws[:, k], name=label, boxpoints="all", jitter=0.5, pointpos=0,
+                             marker=dict(size=3, color=_PALETTE[k % len(_PALETTE)]), showlegend=False))
+    fig.update_layout(title=title, yaxis_title="p(positive) per weight draw", yaxis_range=[-0.02, 1.02],
+                      height=340, margin=dict(t=50))
+    return fig
+
+
+def study_figure(table, metrics: Sequence[str] = ("accuracy", "ECE", "gap predictive entropy")) -> go.Figure:
+    """Grouped bars of the architecture study: one group per metric, one bar per model (``table``: a DataFrame)."""
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=list(metrics))
+    for col, metric in enumerate(metrics, 1):
+        err = None
+        if f"{metric} CI low" in table:
+            err = dict(type="data", symmetric=False, array=table[f"{metric} CI high"] - table[metric],
+                       arrayminus=table[metric] - table[f"{metric} CI low"])
+        fig.add_trace(go.Bar(x=table["model"], y=table[metric], error_y=err, showlegend=False,
+                             marker_color=[color_of(n, i) for i, n in enumerate(table["model"])]), row=1, col=col)
+    fig.update_layout(height=380, margin=dict(t=60, b=40))
+    return fig

@@ -26,4 +26,6 @@ PAGES: list[PageInfo] = [
 PAGES += [
     PageInfo("pages/qcbnn_generator.py", "Quantum weight generator", ":material/memory:", "Quantum-Classical BNN",
              "Step through a quantum circuit that turns noise into continuous CNN weights; many draws vs. the prior."),
+    PageInfo("pages/qcbnn_training.py", "Training & uncertainty", ":material/monitoring:", "Quantum-Classical BNN",
+             "Train a QCBNN and a classical Bayesian CNN side by side; compare their uncertainty gaps and ansätze."),
 ]

@@ -1,0 +1,256 @@
+"""Session logic of the QCBNN training page (no Streamlit): trainers advanced in bounded ticks, results.
+
+A :class:`LabSession` holds several ``qcbnn_core`` trainers (QCBNN and the classical BNN side by side,
+or several ansätze for the architecture study) on the same data with the same seed, and advances them
+in lockstep, one optimiser step each in turn, until a time budget is used. Test-split results are
+computed with the library's own ``predict``/``evaluate`` and cached per finished epoch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from qcbnn_core.data import BREASTMNIST_SPLITS, QCBNNDataset, Split, load_breastmnist, load_dataset, make_phantom
+from qcbnn_core.models import ModelConfig
+from qcbnn_core.runs import RunRecord
+from qcbnn_core.trainer import TrainConfig, Trainer
+
+MEASURE_LABELS = {"predictive_entropy": "predictive entropy", "expected_entropy": "expected entropy",
+                  "mutual_information": "mutual information", "std_p_positive": "std of p(positive)"}
+MAX_UPLOAD_BYTES = 20_000_000  # BreastMNIST's 28×28 npz is ~0.6 MB; bigger uploads are not it
+
+
+def load_data(source: str, seed: int, n_train: int, upload: bytes | None = None) -> QCBNNDataset:
+    """The dataset the page trains on, its training split cut to ``n_train`` examples.
+
+    Args:
+        source: ``"phantom"``, ``"digits"``, ``"breast_cancer"`` or ``"breastmnist"`` (needs ``upload``).
+        seed: data seed.
+        n_train: at most this many training examples (the first ones of the shuffled split).
+        upload: the bytes of an uploaded ``breastmnist.npz``.
+
+    Raises:
+        ValueError: a missing/invalid upload (the loader's message), or a cut that leaves one class.
+    """
+    if source == "phantom":
+        # Each split has its own random stream, so val/test are the same whatever n_train is.
+        data = make_phantom(seed=seed, splits=(n_train, BREASTMNIST_SPLITS[1], BREASTMNIST_SPLITS[2]))
+    elif source == "breastmnist":
+        if upload is None:
+            raise ValueError("upload MedMNIST's breastmnist.npz first")
+        data = validate_upload(upload)
+    else:
+        data = load_dataset(source, seed=seed)
+    train = data.train
+    if len(train) > n_train:
+        train = Split(train.x[:n_train], train.y[:n_train])
+    if len(set(train.y.tolist())) < 2:
+        raise ValueError(f"the first {n_train} training examples hold one class only; use more examples")
+    return replace(data, train=train)
+
+
+def validate_upload(raw: bytes) -> QCBNNDataset:
+    """Check an uploaded file and load it as BreastMNIST.
+
+    Raises:
+        ValueError: too big, not an npz, or not MedMNIST's layout (the loader says what is wrong).
+    """
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file has {len(raw):,} bytes; BreastMNIST (28×28) is far smaller "
+                         f"(limit {MAX_UPLOAD_BYTES:,})")
+    return load_breastmnist(raw)
+
+
+@dataclass
+class ModelResult:
+    """What the result charts need from one trained model (live, or read from a run directory).
+
+    Attributes:
+        name: display name ("QCBNN", "BNN", an ansatz name).
+        history: per-epoch records (``train_loss``, ``val_accuracy``, ``val_ece``, …).
+        snapshots: ``(E+1, S, n_weights)`` first-layer weight draws before training and after each epoch.
+        per_sample: test-split ``(N,)`` arrays: ``correct``, ``label``, ``p_positive`` and the uncertainty measures.
+        probs: ``(S, N, C)`` test probabilities per weight draw, or None when not available.
+        gaps: ``{measure: {"gap", "ci_low", "ci_high", "mean_wrong", "mean_right", "n_wrong", "n_right"}}``.
+        reliability: ``{"edges", "count", "confidence", "accuracy"}``.
+        scores: ``{"accuracy", "ece", …}`` on the test split.
+    """
+
+    name: str
+    history: list[dict]
+    snapshots: np.ndarray
+    per_sample: dict[str, np.ndarray]
+    probs: np.ndarray | None
+    gaps: dict[str, dict]
+    reliability: dict
+    scores: dict[str, float]
+
+
+def result_from_trainer(name: str, trainer: Trainer) -> ModelResult:
+    """Evaluate a trainer on the test split; ``probs`` are the same draws (``predict`` is deterministic per epoch)."""
+    ev = trainer.evaluate("test")
+    probs = trainer.predict("test")
+    return ModelResult(
+        name=name, history=list(trainer.history), snapshots=np.stack(trainer.weight_snapshots),
+        per_sample=ev.per_sample, probs=probs.numpy(),
+        gaps={k: vars(g).copy() for k, g in ev.uncertainty_gap.items()}, reliability=vars(ev.reliability).copy(),
+        scores=ev.scalars(),
+    )
+
+
+def result_from_run(record: RunRecord) -> ModelResult:
+    """The same view of a run directory saved by ``python -m qcbnn_core train --out DIR``."""
+    test = record.metrics["test"]
+    model = record.config["model"]
+    name = "QCBNN" if model["kind"] == "qcbnn" else model["kind"].upper()
+    nan = float("nan")
+    gaps = {k: {f: (nan if v is None else v) for f, v in g.items()} for k, g in test["uncertainty_gap"].items()}
+    scores = {k: (nan if test.get(k) is None else float(test[k]))
+              for k in ("accuracy", "balanced_accuracy", "auroc", "nll", "brier", "ece")}
+    scores.update({f"gap_{k}": g["gap"] for k, g in gaps.items()})
+    preds = record.predictions
+    return ModelResult(
+        name=name, history=record.history, snapshots=record.weight_snapshots,
+        per_sample={k: v for k, v in preds.items() if k != "probs"}, probs=preds.get("probs"), gaps=gaps,
+        reliability={k: [nan if v is None else v for v in vals] for k, vals in test["reliability"].items()},
+        scores=scores,
+    )
+
+
+@dataclass
+class Tick:
+    steps: int
+    seconds: float
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else float("nan")
+
+
+class LabSession:
+    """Several trainers on one dataset, advanced in lockstep.
+
+    Args:
+        data: the dataset.
+        models: ``{display name: ModelConfig}``.
+        cfg: training settings shared by all (same seed ⇒ same data order and same noise streams).
+    """
+
+    def __init__(self, data: QCBNNDataset, models: dict[str, ModelConfig], cfg: TrainConfig):
+        if not models:
+            raise ValueError("choose at least one model to train")
+        self.data, self.models, self.cfg = data, dict(models), cfg
+        self.trainers = {name: Trainer(data, mc, cfg) for name, mc in models.items()}
+        self.key: tuple = ()  # the page's settings this session was built from (to spot changed settings)
+        self.running = False
+        self.last_tick: Tick | None = None
+        self._results: dict[str, tuple[int, ModelResult]] = {}
+
+    @property
+    def finished(self) -> bool:
+        return all(t.done for t in self.trainers.values())
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished by every model."""
+        return min(t.epoch_index for t in self.trainers.values())
+
+    @property
+    def total_steps(self) -> int:
+        return sum(t.total_steps for t in self.trainers.values())
+
+    @property
+    def steps_done(self) -> int:
+        return sum(t.global_step for t in self.trainers.values())
+
+    @staticmethod
+    def _advance(trainer: Trainer) -> None:
+        """One optimiser step; at an epoch's end, close the epoch (validation scores, weight snapshot)."""
+        if trainer.global_step - trainer.epoch_index * trainer.steps_per_epoch >= trainer.steps_per_epoch:
+            trainer.epoch()
+        else:
+            trainer.step(1)
+
+    def tick(self, budget_s: float) -> Tick:
+        """Advance every unfinished model by one step in turn until ``budget_s`` seconds are used (at least once)."""
+        t0 = time.perf_counter()
+        before = self.steps_done
+        while not self.finished:
+            for trainer in self.trainers.values():
+                if not trainer.done:
+                    self._advance(trainer)
+            if time.perf_counter() - t0 >= budget_s:
+                break
+        self.last_tick = Tick(self.steps_done - before, time.perf_counter() - t0)
+        return self.last_tick
+
+    def histories(self) -> dict[str, list[dict]]:
+        return {name: t.history for name, t in self.trainers.items()}
+
+    def snapshots(self) -> dict[str, np.ndarray]:
+        """``{name: (E+1, S, n_weights)}`` weight draws per saved epoch."""
+        return {name: np.stack(t.weight_snapshots) for name, t in self.trainers.items()}
+
+    def results(self) -> dict[str, ModelResult]:
+        """Test-split results of every model at its current epoch (recomputed only after a new epoch)."""
+        out = {}
+        for name, t in self.trainers.items():
+            cached = self._results.get(name)
+            if cached is None or cached[0] != t.epoch_index:
+                cached = (t.epoch_index, result_from_trainer(name, t))
+                self._results[name] = cached
+            out[name] = cached[1]
+        return out
+
+
+# ----------------------------------------------------------------------------- verdicts and tables
+def _fmt_gap(g: dict) -> str:
+    return f"{g['gap']:+.3f} (95% CI {g['ci_low']:+.3f} to {g['ci_high']:+.3f}; {g['n_wrong']} wrong of " \
+           f"{g['n_wrong'] + g['n_right']})"
+
+
+def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "QCBNN",
+                classical: str = "BNN") -> tuple[bool | None, str]:
+    """Is QCBNN's uncertainty gap larger than the BNN's? Computed from the numbers, said plainly.
+
+    Returns:
+        ``(True/False, text)``, or ``(None, text)`` when a gap is undefined (no wrong or no right prediction).
+    """
+    label = MEASURE_LABELS[measure]
+    q, c = results[quantum].gaps[measure], results[classical].gaps[measure]
+    if any(not math.isfinite(g["gap"]) for g in (q, c)):
+        who = [n for n, g in ((quantum, q), (classical, c)) if not math.isfinite(g["gap"])]
+        return None, (f"The {label} gap is undefined for {', '.join(who)}: it needs both correct and wrong test "
+                      "predictions. Train longer or on harder data.")
+    overlap = q["ci_low"] <= c["ci_high"] and c["ci_low"] <= q["ci_high"]
+    ci_note = (" Their 95% CIs overlap, so this run cannot tell them apart." if overlap
+               else " Their 95% CIs do not overlap.")
+    head = f"{quantum} gap {_fmt_gap(q)} vs. {classical} gap {_fmt_gap(c)} in {label}."
+    if q["gap"] > c["gap"]:
+        return True, f"{head} {quantum}'s gap is larger, as the paper reports.{ci_note}"
+    return False, (f"{head} {quantum}'s gap is NOT larger than {classical}'s on this run: the paper's finding "
+                   f"does not show here.{ci_note}")
+
+
+def study_table(results: dict[str, ModelResult]) -> pd.DataFrame:
+    """One row per model: test accuracy, ECE and the uncertainty gaps with their CIs."""
+    rows = []
+    for name, r in results.items():
+        row = {"model": name, "accuracy": r.scores["accuracy"], "ECE": r.scores["ece"]}
+        for m in ("predictive_entropy", "mutual_information"):
+            g = r.gaps[m]
+            row[f"gap {MEASURE_LABELS[m]}"] = g["gap"]
+            row[f"gap {MEASURE_LABELS[m]} CI low"] = g["ci_low"]
+            row[f"gap {MEASURE_LABELS[m]} CI high"] = g["ci_high"]
+        row["epochs"] = len(r.history)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def certainty_order(result: ModelResult, measure: str = "predictive_entropy") -> np.ndarray:
+    """Test indices from most certain (lowest uncertainty) to least certain."""
+    return np.argsort(result.per_sample[measure], kind="stable")

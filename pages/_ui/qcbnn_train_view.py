@@ -1,0 +1,441 @@
+"""Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs.
+
+Per-session state: the :class:`~pages._ui.qcbnn_lab.LabSession` objects in ``st.session_state``
+(``LAB_KEY`` for QCBNN vs. BNN, ``STUDY_KEY`` for the architecture study). Training happens only in a
+fragment tick or the Step button, each holding a server-wide training slot for its duration.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from qcbnn_core import ANSATZ_PRESETS, plots
+from qcbnn_core.ansatz import DEFAULT_PRESET
+from qcbnn_core.data import QCBNNDataset
+from qcbnn_core.metrics import UNCERTAINTY_MEASURES
+from qcbnn_core.models import MECHANISMS, ModelConfig
+from qcbnn_core.runs import load_run
+from qcbnn_core.trainer import TrainConfig
+from pages._ui.common import session_id, training_slots
+from pages._ui.qcbnn_lab import (MEASURE_LABELS, LabSession, ModelResult, certainty_order, gap_verdict, load_data,
+                                 result_from_run, study_table)
+from pages._ui.url_state import read_query_params, write_query_params
+
+LAB_KEY, STUDY_KEY, MSG_KEY = "qt_lab", "qt_study", "qt_msg"
+TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long
+TICK_INTERVAL_S = 0.5
+DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
+               "breast_cancer": "sklearn breast cancer (tabular)", "breastmnist": "BreastMNIST (upload .npz)"}
+MAX_TRAIN = 546
+GALLERY = 6
+
+_PARAMS = {
+    "qt_data": ("data", str, lambda v: v in DATA_LABELS and v != "breastmnist"),
+    "qt_ntrain": ("ntrain", int, lambda v: 16 <= v <= MAX_TRAIN),
+    "qt_epochs": ("epochs", int, lambda v: 1 <= v <= 30),
+    "qt_batch": ("bs", int, lambda v: v in (16, 32, 64)),
+    "qt_ansatz": ("ansatz", str, lambda v: v in ANSATZ_PRESETS),
+    "qt_mech": ("mech", str, lambda v: v in MECHANISMS),
+    "qt_strain": ("strain", int, lambda v: 1 <= v <= 16),
+    "qt_seval": ("seval", int, lambda v: 4 <= v <= 128),
+    "qt_study_ansatz": ("study", lambda s: [x for x in s.split(",") if x],
+                        lambda v: bool(v) and set(v) <= set(ANSATZ_PRESETS)),
+    "qt_study_epochs": ("study_epochs", int, lambda v: 1 <= v <= 10),
+}
+_DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
+             "qt_mech": "born", "qt_strain": 8, "qt_seval": 32,
+             "qt_study_ansatz": ["constrained_crx", "ry_cnot", "ryrz_product"], "qt_study_epochs": 3}
+
+
+def init_state() -> None:
+    """Defaults on a session's first run, then whatever a shared link says."""
+    if "qt_data" in st.session_state:
+        return
+    st.session_state.update(_DEFAULTS)
+    read_query_params(_PARAMS)
+
+
+# ----------------------------------------------------------------------------- data
+@st.cache_data(max_entries=16, show_spinner="Loading data…")
+def _cached_data(source: str, seed: int, n_train: int, upload: bytes | None) -> QCBNNDataset:
+    return load_data(source, seed, n_train, upload)
+
+
+def _upload_bytes() -> bytes | None:
+    up = st.session_state.get("qt_upload")
+    return None if up is None else up.getvalue()
+
+
+def current_data(seed: int) -> QCBNNDataset:
+    """The dataset the settings ask for; ValueError with a page-ready message."""
+    source = st.session_state["qt_data"]
+    upload = _upload_bytes() if source == "breastmnist" else None
+    return _cached_data(source, seed, int(st.session_state["qt_ntrain"]), upload)
+
+
+def data_section(seed: int) -> QCBNNDataset | None:
+    """Data choice, upload validation and the per-class gallery; None (after an error message) when unusable."""
+    c1, c2 = st.columns([2, 1])
+    c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, key="qt_data", horizontal=True)
+    c2.slider("Training examples (at most)", 16, MAX_TRAIN, step=8, key="qt_ntrain",
+              help="Fewer examples train faster; the validation and test splits stay the same.")
+    if st.session_state["qt_data"] == "breastmnist":
+        st.file_uploader("MedMNIST breastmnist.npz (28×28)", type=["npz"], key="qt_upload",
+                         help="Nothing is downloaded: use the file from medmnist.com or ~/.medmnist/.")
+    try:
+        data = current_data(seed)
+    except ValueError as err:
+        st.error(f"Cannot use this data: {err}")
+        return None
+    tag = " — **SYNTHETIC images, not patient data**" if data.synthetic else ""
+    sizes = ", ".join(f"{s} {len(data.split(s))}" for s in ("train", "val", "test"))
+    st.caption(f"{data.description}{tag}  \nSplits: {sizes}; positive class (1) = {data.class_names[1]}.")
+    with st.expander("Examples per class", expanded=False):
+        examples = data.class_examples("train", 8)
+        for c, name in enumerate(data.class_names):
+            if data.kind == "image":
+                st.image([_to_image(x) for x in examples[c]], caption=[name] * len(examples[c]), width=72)
+            else:
+                st.write(f"**{name}**: first standardised features of {len(examples[c])} examples")
+                st.dataframe(examples[c][:, :8].numpy().round(2), width="stretch")
+    return data
+
+
+def _to_image(x) -> np.ndarray:
+    """``(1, H, W)`` tensor in [0, 1] → an upscaled ``(H', W')`` array for ``st.image``."""
+    img = np.asarray(x[0], dtype=np.float32).clip(0, 1)
+    scale = max(1, 56 // img.shape[0])
+    return np.kron(img, np.ones((scale, scale), dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- settings
+def settings() -> None:
+    """Model and training settings (bounded so that one student cannot exhaust the server)."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.selectbox("QCBNN ansatz", list(ANSATZ_PRESETS), key="qt_ansatz",
+                 help="See the generator page for what each design does.")
+    c1.radio("Continuity mechanism", MECHANISMS, key="qt_mech", horizontal=True)
+    c2.slider("Epochs", 1, 30, key="qt_epochs")
+    c2.select_slider("Batch size", (16, 32, 64), key="qt_batch")
+    c3.slider("Weight draws per step", 1, 16, key="qt_strain")
+    c3.slider("Weight draws for predictions", 4, 128, key="qt_seval")
+    c4.caption("Same seed for both models: same data order, same initial classical layer, same noise streams.")
+    write_query_params(_PARAMS)
+
+
+def _train_cfg(seed: int, epochs: int) -> TrainConfig:
+    # Our choice: the KL warm-up lasts up to half the run (the library default is 5 epochs).
+    return TrainConfig(epochs=epochs, batch_size=int(st.session_state["qt_batch"]),
+                       n_samples_train=int(st.session_state["qt_strain"]),
+                       n_samples_eval=int(st.session_state["qt_seval"]), warmup_epochs=min(5, epochs // 2),
+                       snapshot_samples=256, n_boot=500, seed=seed)
+
+
+def compare_key(seed: int) -> tuple:
+    return (seed, *(st.session_state[k] for k in ("qt_data", "qt_ntrain", "qt_epochs", "qt_batch", "qt_ansatz",
+                                                  "qt_mech", "qt_strain", "qt_seval")))
+
+
+def build_compare(seed: int) -> LabSession:
+    """QCBNN and the classical Bayesian CNN on the chosen data, same seed."""
+    qcbnn = ModelConfig(kind="qcbnn", ansatz=st.session_state["qt_ansatz"], mechanism=st.session_state["qt_mech"])
+    lab = LabSession(current_data(seed), {"QCBNN": qcbnn, "BNN": ModelConfig(kind="bnn")},
+                     _train_cfg(seed, int(st.session_state["qt_epochs"])))
+    lab.key = compare_key(seed)
+    return lab
+
+
+def study_key(seed: int) -> tuple:
+    return (seed, st.session_state["qt_data"], st.session_state["qt_ntrain"], st.session_state["qt_batch"],
+            st.session_state["qt_mech"], st.session_state["qt_strain"], st.session_state["qt_seval"],
+            tuple(st.session_state["qt_study_ansatz"]), st.session_state["qt_study_epochs"],
+            st.session_state.get("qt_study_bnn", True))
+
+
+def build_study(seed: int) -> LabSession:
+    """One QCBNN per chosen ansatz (and the BNN as reference), brief training with the same seed."""
+    chosen = list(st.session_state["qt_study_ansatz"])
+    if not chosen:
+        raise ValueError("pick at least one ansatz")
+    models = {a: ModelConfig(kind="qcbnn", ansatz=a, mechanism=st.session_state["qt_mech"]) for a in chosen}
+    if st.session_state.get("qt_study_bnn", True):
+        models["BNN"] = ModelConfig(kind="bnn")
+    lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_study_epochs"])))
+    lab.key = study_key(seed)
+    return lab
+
+
+# ----------------------------------------------------------------------------- Start / Pause / Step / Reset
+def _say(kind: str, text: str) -> None:
+    """Queue a message for the next draw (button callbacks run before the page is drawn)."""
+    st.session_state[MSG_KEY] = (kind, text)
+
+
+def _slot_or_say() -> bool:
+    slots = training_slots()
+    if slots.acquire(session_id()):
+        return True
+    _say("warning", f"All {slots.max_runs} training slots on this server are busy (other students are training). "
+                    "Wait a minute and press Start again, or open a saved run directory in the last tab.")
+    return False
+
+
+def _lab_or_build(key: str, build: Callable[[int], LabSession], seed: int) -> LabSession | None:
+    lab = st.session_state.get(key)
+    if lab is not None:
+        return lab
+    try:
+        lab = build(seed)
+    except ValueError as err:
+        _say("error", f"Cannot start: {err}")
+        return None
+    st.session_state[key] = lab
+    return lab
+
+
+def _tick(lab: LabSession) -> None:
+    try:
+        lab.tick(TICK_BUDGET_S)
+    except ValueError as err:
+        lab.running = False
+        training_slots().release(session_id())
+        _say("error", f"Training stopped: {err}")
+
+
+def _on_start(key: str, build: Callable[[int], LabSession], seed: int) -> None:
+    lab = _lab_or_build(key, build, seed)
+    if lab is not None and lab.finished:
+        _say("info", "This run is finished. Press Reset to train again.")
+    elif lab is not None:
+        lab.running = _slot_or_say()
+
+
+def _on_pause(key: str) -> None:
+    lab = st.session_state.get(key)
+    if lab is not None:
+        lab.running = False
+    training_slots().release(session_id())
+
+
+def _on_step(key: str, build: Callable[[int], LabSession], seed: int) -> None:
+    lab = _lab_or_build(key, build, seed)
+    if lab is None or lab.finished:
+        return
+    lab.running = False
+    if _slot_or_say():
+        _tick(lab)
+        training_slots().release(session_id())
+
+
+def _on_reset(key: str) -> None:
+    _on_pause(key)
+    st.session_state.pop(key, None)
+
+
+def controls(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int) -> None:
+    """Start/Pause/Step/Reset for the lab under ``key`` and the message the last action left."""
+    lab: LabSession | None = st.session_state.get(key)
+    running = bool(lab and lab.running)
+    cols = st.columns(4)
+    cols[0].button("Resume" if lab and lab.steps_done else "Start", key=f"{key}_start", type="primary",
+                   on_click=_on_start, args=(key, build, seed), disabled=running, width="stretch")
+    cols[1].button("Pause", key=f"{key}_pause", on_click=_on_pause, args=(key,), disabled=not running,
+                   width="stretch")
+    cols[2].button("Step", key=f"{key}_step", on_click=_on_step, args=(key, build, seed), width="stretch",
+                   help=f"Train about {TICK_BUDGET_S:g} s worth of steps (every model), then stop.")
+    cols[3].button("Reset", key=f"{key}_reset", on_click=_on_reset, args=(key,), width="stretch")
+    if lab is not None and getattr(lab, "key", None) != current_key(seed):
+        st.caption("Settings changed: press **Reset** to apply them to a new run.")
+    msg = st.session_state.pop(MSG_KEY, None)
+    if msg:
+        getattr(st, msg[0])(msg[1])
+
+
+def live(key: str, body: Callable[[LabSession], None], idle_text: str) -> None:
+    """The live part; reruns on its own every ``TICK_INTERVAL_S`` while training (a full rerun stops it)."""
+    lab = st.session_state.get(key)
+    st.fragment(run_every=TICK_INTERVAL_S if lab is not None and lab.running else None)(_live_body)(
+        key, body, idle_text)
+
+
+def _live_body(key: str, body: Callable[[LabSession], None], idle_text: str) -> None:
+    lab: LabSession | None = st.session_state.get(key)
+    if lab is None:
+        st.info(idle_text)
+        return
+    if lab.running:
+        if not _slot_or_say():
+            lab.running = False
+            st.rerun()  # a full rerun draws the message and switches the timer off
+        _tick(lab)
+        if lab.finished and lab.running:
+            lab.running = False
+            training_slots().release(session_id())
+            _say("success", f"Finished: {lab.epoch} epochs.")
+        if not lab.running:
+            st.rerun()
+    _progress(lab)
+    body(lab)
+
+
+def _progress(lab: LabSession) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Epochs done (every model)", f"{lab.epoch} / {lab.cfg.epochs}")
+    c2.metric("Optimiser steps (all models)", f"{lab.steps_done} / {lab.total_steps}")
+    tick = lab.last_tick
+    c3.metric("Steps/s (last tick)", f"{tick.steps_per_second:.1f}" if tick and tick.steps else "–",
+              help=f"Device of the classical part: {next(iter(lab.trainers.values())).device}")
+    st.progress(min(1.0, lab.steps_done / max(lab.total_steps, 1)))
+
+
+# ----------------------------------------------------------------------------- charts
+def compare_body(lab: LabSession) -> None:
+    """Curves, weight distributions and (when paused or finished) the uncertainty results."""
+    if lab.epoch == 0:
+        st.info("Curves appear after the first epoch (validation scores are computed at each epoch's end).")
+        return
+    st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_curves")
+    weights_panel(lab.snapshots(), "qt_w")
+    if lab.running:
+        st.caption("Pause (or wait for the end) to score the test split: uncertainty, calibration and gallery.")
+        return
+    results_panel(lab.results(), lab.data, "qt_res")
+
+
+def weights_panel(snapshots: dict[str, np.ndarray], key: str) -> None:
+    """Weight distribution per saved epoch: circuit-sampled histograms vs. the BNN's Gaussians."""
+    n_saved = min(len(s) for s in snapshots.values())
+    c1, c2 = st.columns([3, 1])
+    epoch = c1.slider("Saved epoch (0 = before training)", 0, n_saved - 1, n_saved - 1, key=f"{key}_epoch")
+    n_w = min(s.shape[2] for s in snapshots.values())
+    j = c2.number_input("Weight index", 0, n_w - 1, 0, key=f"{key}_j")
+    hist, gauss = {}, {}
+    for name, snap in snapshots.items():
+        w = snap[epoch][:, j]
+        if name == "BNN":
+            # The BNN's weight IS Gaussian; its mean and std are estimated from the saved draws.
+            gauss[f"BNN N(μ, σ²) fitted to {len(w)} draws"] = (float(w.mean()), max(float(w.std()), 1e-6))
+        else:
+            hist[f"{name} circuit draws"] = w
+    st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=1.0, gaussians=gauss,
+                                             title=f"Weight w_{j} after epoch {epoch}"), width="stretch",
+                    key=f"{key}_fig")
+
+
+def results_panel(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str) -> None:
+    """Uncertainty of right vs. wrong, the honest verdict, the reliability diagram and the certainty gallery."""
+    st.subheader("Does the model know when it is wrong?")
+    st.markdown(
+        r"Uncertainty gap = mean uncertainty of **wrong** test predictions − mean of **correct** ones. "
+        r"Predictive entropy $H[\bar p] = -\sum_c \bar p_c \log \bar p_c$ with $\bar p = \frac1S\sum_s p_s$ (total); "
+        r"mutual information $H[\bar p] - \frac1S\sum_s H[p_s]$ (the part due to weight uncertainty). "
+        "A larger gap means uncertainty flags mistakes better."
+    )
+    measure = st.radio("Uncertainty measure", UNCERTAINTY_MEASURES, format_func=MEASURE_LABELS.get,
+                       key=f"{key}_measure", horizontal=True)
+    if "QCBNN" in results and "BNN" in results:
+        ahead, text = gap_verdict(results, measure)
+        {True: st.success, False: st.warning, None: st.info}[ahead](text)
+    st.plotly_chart(plots.uncertainty_figure({n: r.per_sample for n, r in results.items()},
+                                             {n: r.gaps[measure] for n, r in results.items()},
+                                             measure, MEASURE_LABELS[measure]), width="stretch", key=f"{key}_unc")
+    scores = " · ".join(f"{n}: accuracy {r.scores['accuracy']:.3f}, ECE {r.scores['ece']:.3f}"
+                        for n, r in results.items())
+    st.caption(f"Test split. {scores}")
+    st.plotly_chart(plots.reliability_figure({n: r.reliability for n, r in results.items()},
+                                             {n: r.scores["ece"] for n, r in results.items()}), width="stretch",
+                    key=f"{key}_rel")
+    gallery(results, data, key)
+
+
+def gallery(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str) -> None:
+    """The most and least certain test inputs of one model, with their predictive distributions."""
+    name = st.selectbox("Gallery of the model", list(results), key=f"{key}_gal_model")
+    r = results[name]
+    order = certainty_order(r)
+    labels = np.asarray(r.per_sample["label"]).astype(int)
+    correct = np.asarray(r.per_sample["correct"], dtype=bool)
+    p_pos = np.asarray(r.per_sample["p_positive"], dtype=float)
+    for title, idx in (("Most certain", order[:GALLERY]), ("Least certain", order[::-1][:GALLERY])):
+        captions = [f"#{i} true {labels[i]} · p={p_pos[i]:.2f} {'✓' if correct[i] else '✗'}" for i in idx]
+        st.markdown(f"**{title}** (lowest / highest predictive entropy)")
+        if data is not None and data.kind == "image":
+            st.image([_to_image(data.test.x[i]) for i in idx], caption=captions, width=84)
+        else:
+            st.caption(" · ".join(captions))
+        if r.probs is not None:
+            st.plotly_chart(plots.draws_figure(r.probs[:, idx, 1], [f"#{i}" for i in idx],
+                                               f"{title}: p(positive) over {r.probs.shape[0]} weight draws"),
+                            width="stretch", key=f"{key}_draws_{title}")
+
+
+# ----------------------------------------------------------------------------- architecture study
+def study_settings() -> None:
+    c1, c2, c3 = st.columns([3, 1, 1])
+    c1.multiselect("Ansätze to compare", list(ANSATZ_PRESETS), key="qt_study_ansatz", max_selections=5)
+    c2.slider("Epochs each", 1, 10, key="qt_study_epochs")
+    c3.checkbox("Include the BNN", value=True, key="qt_study_bnn")
+    write_query_params(_PARAMS)
+
+
+def study_body(lab: LabSession) -> None:
+    if lab.epoch:
+        st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_study_curves")
+    if not lab.finished:
+        st.caption("The table and bar chart appear when every model has finished its epochs.")
+        return
+    table = study_table(lab.results())
+    st.dataframe(table.round(4), hide_index=True, width="stretch")
+    st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
+    best = table.loc[table["gap predictive entropy"].idxmax(), "model"] if table["gap predictive entropy"].notna().any() \
+        else None
+    st.caption(f"Same seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap: "
+               f"**{best}**. Brief runs on one seed: differences within the error bars are not evidence.")
+    st.download_button("Download CSV", table.to_csv(index=False), "qcbnn_architecture_study.csv", "text/csv",
+                       key="qt_study_csv")
+
+
+# ----------------------------------------------------------------------------- run directories
+def runs_tab() -> None:
+    """Open run directories written by ``python -m qcbnn_core train --out DIR`` and show the same plots."""
+    st.markdown("Train before class, e.g. `python -m qcbnn_core train --model qcbnn --out runs/qcbnn` and "
+                "`… --model bnn --out runs/bnn`, then open both here.")
+    c1, c2 = st.columns(2)
+    first = c1.text_input("Run directory", key="qt_run_a", placeholder="runs/qcbnn")
+    second = c2.text_input("Second run directory (optional)", key="qt_run_b", placeholder="runs/bnn")
+    if st.button("Open", key="qt_run_open"):
+        try:
+            paths = [p.strip() for p in (first, second) if p.strip()]
+            if not paths:
+                raise ValueError("enter the path of a run directory")
+            loaded: dict[str, ModelResult] = {}
+            for p in paths:
+                res = result_from_run(load_run(Path(p).expanduser()))
+                res.name = res.name if res.name not in loaded else f"{res.name} ({Path(p).name})"
+                loaded[res.name] = res
+            st.session_state["qt_runs"] = loaded
+        except ValueError as err:
+            st.session_state.pop("qt_runs", None)
+            st.error(f"Cannot open the run: {err}")
+    results: dict[str, ModelResult] | None = st.session_state.get("qt_runs")
+    if not results:
+        return
+    st.plotly_chart(plots.curves_figure({n: r.history for n, r in results.items()}), width="stretch",
+                    key="qt_run_curves")
+    weights_panel({n: r.snapshots for n, r in results.items()}, "qt_run_w")
+    results_panel(results, None, "qt_run_res")
+    st.caption("Run directories do not store the test images, so the gallery shows indices only.")
+
+
+def explainer() -> None:
+    st.markdown(
+        "Both models are the same small CNN (one 2×2 convolution with 16 maps, one dense layer); only the 64 "
+        "convolution weights differ: **QCBNN** draws them from a quantum circuit, the **BNN** from independent "
+        r"Gaussians. Both minimise the negative ELBO $\mathbb{E}_q[-\log p(y|x,w)] + \beta\,\mathrm{KL}(q\,\|\,p)/N$ "
+        "and predict by averaging S weight draws."
+    )
+    st.caption("What to do: choose data, press **Start**, watch the curves; then **Pause** (or wait for the end) and "
+               "scroll to see whether each model is more uncertain on the images it gets wrong.")

@@ -1,0 +1,29 @@
+"""QCBNN training: train a quantum-classical and a classical Bayesian CNN side by side, then compare uncertainty."""
+import streamlit as st
+
+from pages._ui.common import sidebar
+from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, controls,
+                                        data_section, explainer, init_state, live, runs_tab, settings, study_body,
+                                        study_settings, compare_key, study_key)
+
+seed = sidebar()
+st.title("Training and uncertainty: QCBNN vs. Bayesian CNN")
+explainer()
+init_state()
+data = data_section(seed)
+compare, study, runs = st.tabs(["Train side by side", "Architecture study", "Open a run directory"])
+with compare:
+    with st.expander("Settings", expanded=True):
+        settings()
+    if data is not None:
+        controls(LAB_KEY, build_compare, compare_key, seed)
+        live(LAB_KEY, compare_body, "Press **Start** to train the QCBNN and the BNN side by side on the same data.")
+with study:
+    st.markdown("The paper's second point: circuits with **learnable entanglement and constrained rotations** "
+                "do best. Train several ansätze briefly with the same seed and compare.")
+    study_settings()
+    if data is not None:
+        controls(STUDY_KEY, build_study, study_key, seed)
+        live(STUDY_KEY, study_body, "Press **Start** to train one QCBNN per chosen ansatz.")
+with runs:
+    runs_tab()

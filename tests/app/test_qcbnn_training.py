@@ -1,0 +1,239 @@
+"""The QCBNN training page: helpers on hand-made inputs, then AppTest driving a tiny side-by-side run.
+
+``run_every`` does not fire under AppTest, so each ``at.run()`` stands for one fragment tick; the tick
+budget is patched to 0 s so that every tick is exactly one optimiser step per model.
+"""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import pages._ui.qcbnn_train_view as view
+from pages._ui.qcbnn_lab import LabSession, ModelResult, gap_verdict, load_data, result_from_run, study_table
+from pages._ui.slots import TrainingSlots
+from qcbnn_core.models import ModelConfig
+from qcbnn_core.runs import load_run, save_run
+from qcbnn_core.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "qcbnn_training.py")
+TINY = {"ntrain": "24", "epochs": "2", "bs": "16", "strain": "2", "seval": "8", "study_epochs": "1",
+        "study": "ry_cnot,ryrz_product"}
+
+
+@pytest.fixture(autouse=True)
+def slots(monkeypatch) -> TrainingSlots:
+    """A private cap per test (no leaks into the server registry) and one step per model per tick."""
+    mine = TrainingSlots(2)
+    monkeypatch.setattr(view, "training_slots", lambda: mine)
+    monkeypatch.setattr(view, "TICK_BUDGET_S", 0.0)
+    return mine
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _breastmnist_like(n: int = 12) -> bytes:
+    rng = np.random.default_rng(0)
+    out = {}
+    for split in ("train", "val", "test"):
+        out[f"{split}_images"] = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        out[f"{split}_labels"] = (np.arange(n) % 2).astype(np.uint8)[:, None]
+    return _npz(**out)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _result(name: str, gap: float, lo: float, hi: float) -> ModelResult:
+    g = {"gap": gap, "ci_low": lo, "ci_high": hi, "mean_wrong": 0.5, "mean_right": 0.5 - gap, "n_wrong": 5,
+         "n_right": 20}
+    return ModelResult(name, [], np.zeros((1, 2, 64)), {}, None, {"predictive_entropy": g}, {},
+                       {"accuracy": 0.8, "ece": 0.1})
+
+
+def test_gap_verdict_is_computed_from_the_numbers():
+    ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.30, 0.25, 0.35), "BNN": _result("BNN", 0.10, 0.05, 0.15)},
+                              "predictive_entropy")
+    assert ahead is True and "+0.300" in text and "+0.100" in text and "do not overlap" in text
+    ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.10, 0.0, 0.2), "BNN": _result("BNN", 0.12, 0.05, 0.2)},
+                              "predictive_entropy")
+    assert ahead is False and "NOT larger" in text and "overlap, so this run cannot" in text
+    ahead, text = gap_verdict({"QCBNN": _result("QCBNN", math.nan, math.nan, math.nan),
+                               "BNN": _result("BNN", 0.1, 0.0, 0.2)}, "predictive_entropy")
+    assert ahead is None and "undefined for QCBNN" in text
+
+
+def test_load_data_cuts_the_training_split_and_validates_uploads():
+    data = load_data("phantom", seed=0, n_train=24)
+    assert len(data.train) == 24 and len(data.test) == 156 and data.synthetic
+    assert set(data.train.y.tolist()) == {0, 1}
+    # The test split does not depend on the training size (separate random streams).
+    assert (load_data("phantom", 0, 40).test.x == data.test.x).all()
+    tab = load_data("breast_cancer", seed=0, n_train=50)
+    assert tab.kind == "tabular" and tab.input_shape == (30,) and len(tab.train) == 50
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        load_data("breastmnist", 0, 100, upload=b"definitely not a zip file")
+    with pytest.raises(ValueError, match="missing keys"):
+        load_data("breastmnist", 0, 100, upload=_npz(train_images=np.zeros((2, 28, 28), np.uint8)))
+    with pytest.raises(ValueError, match="upload"):
+        load_data("breastmnist", 0, 100)
+    good = load_data("breastmnist", 0, 100, upload=_breastmnist_like())
+    assert len(good.train) == 12 and good.train.y.tolist() == [1, 0] * 6  # MedMNIST 0 = malignant → class 1
+
+
+def test_lab_session_lockstep_and_study_table():
+    data = load_data("phantom", 0, 24)
+    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
+    lab = LabSession(data, {"QCBNN": ModelConfig(kind="qcbnn", ansatz="ryrz_product"),
+                            "BNN": ModelConfig(kind="bnn")}, cfg)
+    tick = lab.tick(0.0)
+    assert tick.steps == 2 and {t.global_step for t in lab.trainers.values()} == {1}
+    while not lab.finished:
+        lab.tick(0.0)
+    assert lab.epoch == 1 and all(len(t.history) == 1 for t in lab.trainers.values())
+    results = lab.results()
+    table = study_table(results)
+    for name, t in lab.trainers.items():
+        ev = t.evaluate("test")  # an independent call of the library: same numbers in the table
+        row = table[table["model"] == name].iloc[0]
+        assert row["accuracy"] == pytest.approx(ev.accuracy) and row["ECE"] == pytest.approx(ev.ece)
+        assert row["gap predictive entropy"] == pytest.approx(ev.uncertainty_gap["predictive_entropy"].gap,
+                                                              nan_ok=True)
+    assert results["QCBNN"].probs.shape == (8, 156, 2) and results["QCBNN"].snapshots.shape == (2, 16, 64)
+
+
+def test_run_directory_round_trip(tmp_path):
+    data = load_data("phantom", 0, 24)
+    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
+    lab = LabSession(data, {"BNN": ModelConfig(kind="bnn")}, cfg)
+    while not lab.finished:
+        lab.tick(0.0)
+    live = lab.results()["BNN"]
+    save_run(lab.trainers["BNN"], tmp_path / "bnn")
+    loaded = result_from_run(load_run(tmp_path / "bnn"))
+    assert loaded.name == "BNN" and loaded.scores["accuracy"] == pytest.approx(live.scores["accuracy"])
+    assert loaded.gaps["mutual_information"]["gap"] == pytest.approx(live.gaps["mutual_information"]["gap"],
+                                                                       nan_ok=True)
+    np.testing.assert_allclose(loaded.snapshots, live.snapshots)
+
+
+# ----------------------------------------------------------------------------- AppTest
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({**TINY, **params})
+    return at.run()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def test_start_step_pause_reset(slots):
+    at = _app()
+    assert not at.exception and not at.error
+    assert "SYNTHETIC" in _texts(at.caption)
+    assert "Press **Start** to train the QCBNN" in _texts(at.info)
+
+    at.button(key="qt_lab_step").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    assert not at.exception and not lab.running and lab.steps_done == 2  # one step per model
+    assert slots.in_use() == 0  # Step gives its slot back at once
+    assert _metric(at, "Optimiser steps (all models)") == "2 / 8"
+
+    at.button(key="qt_lab_start").click().run()
+    assert lab.running and slots.in_use() == 1 and lab.steps_done == 4
+    at.run()  # the step count grows with each tick; the first epoch closes with validation scores
+    assert _metric(at, "Epochs done (every model)") == "1 / 2" and not at.exception
+    for name, t in lab.trainers.items():
+        assert 0.0 <= t.history[0]["val_accuracy"] <= 1.0 and math.isfinite(t.history[0]["train_loss"]), name
+
+    at.button(key="qt_lab_pause").click().run()
+    assert not lab.running and slots.in_use() == 0 and not at.exception
+    # Paused after an epoch: the test-split results and the honest verdict, from the library's numbers.
+    results = lab.results()
+    q, b = (results[n].gaps["predictive_entropy"]["gap"] for n in ("QCBNN", "BNN"))
+    verdict = _texts([*at.success, *at.warning, *at.info])
+    if math.isfinite(q) and math.isfinite(b):
+        assert f"{q:+.3f}" in verdict and f"{b:+.3f}" in verdict
+        assert ("NOT larger" in verdict) == (q <= b)
+    at.radio(key="qt_res_measure").set_value("mutual_information").run()
+    assert not at.exception and "mutual information" in _texts([*at.success, *at.warning, *at.info])
+    steps = lab.steps_done
+    at.run()
+    assert lab.steps_done == steps  # paused: no training on reruns
+
+    at.button(key="qt_lab_start").click().run()
+    while lab.running:
+        at.run()
+    assert lab.finished and slots.in_use() == 0 and "Finished: 2 epochs." in _texts(at.success)
+    at.button(key="qt_lab_reset").click().run()
+    assert view.LAB_KEY not in at.session_state and not at.exception
+
+
+def test_full_server_gets_a_friendly_message(slots):
+    slots.acquire("another-student")
+    slots.acquire("a-third-student")
+    at = _app()
+    at.button(key="qt_lab_start").click().run()
+    assert not at.session_state[view.LAB_KEY].running
+    assert "training slots on this server are busy" in _texts(at.warning)
+    assert not at.exception
+
+
+def test_malformed_upload_shows_an_error_and_nothing_breaks():
+    at = _app()
+    at.radio(key="qt_data").set_value("breastmnist").run()
+    assert "upload MedMNIST's breastmnist.npz first" in _texts(at.error)
+    at.file_uploader(key="qt_upload").upload("breastmnist.npz", b"PK\x03\x04 broken", "application/octet-stream")
+    at.run()
+    assert not at.exception
+    assert "Cannot use this data: not a readable .npz" in _texts(at.error)
+    assert not [b for b in at.button if b.key == "qt_lab_start"]  # no training on unusable data
+    at.file_uploader(key="qt_upload").clear().upload("breastmnist.npz", _breastmnist_like(), "application/zip")
+    at.run()
+    assert not at.exception and not at.error
+    assert "BreastMNIST" in _texts(at.caption)
+
+
+def test_architecture_study_table_and_csv(slots):
+    at = _app()
+    at.button(key="qt_study_start").click().run()
+    study = at.session_state[view.STUDY_KEY]
+    assert list(study.trainers) == ["ry_cnot", "ryrz_product", "BNN"]
+    while study.running:
+        at.run()
+    assert study.finished and not at.exception
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["ry_cnot", "ryrz_product", "BNN"]
+    for name, r in study.results().items():
+        assert table.loc[table["model"] == name, "accuracy"].iloc[0] == pytest.approx(round(r.scores["accuracy"], 4))
+    assert at.get("download_button")
+
+
+def test_open_run_directory(tmp_path):
+    data = load_data("phantom", 0, 24)
+    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
+    lab = LabSession(data, {"BNN": ModelConfig(kind="bnn")}, cfg)
+    while not lab.finished:
+        lab.tick(0.0)
+    save_run(lab.trainers["BNN"], tmp_path / "bnn")
+    at = _app()
+    at.text_input(key="qt_run_a").input(str(tmp_path / "missing")).run()
+    at.button(key="qt_run_open").click().run()
+    assert "Cannot open the run: run directory not found" in _texts(at.error) and not at.exception
+    at.text_input(key="qt_run_a").input(str(tmp_path / "bnn")).run()
+    at.button(key="qt_run_open").click().run()
+    assert not at.exception and not at.error
+    assert set(at.session_state["qt_runs"]) == {"BNN"}
+    assert "Run directories do not store the test images" in _texts(at.caption)
