@@ -187,10 +187,11 @@ def check_probs(probs: object) -> np.ndarray:
     if (arr < 0).any():
         raise ValueError(f"probabilities cannot be negative, got {arr[arr < 0].tolist()} "
                          f"at digit(s) {np.flatnonzero(arr < 0).tolist()}")
-    total = arr.sum()
-    if total <= 0:
+    peak = arr.max()
+    if peak <= 0:
         raise ValueError("the distribution is all zeros: put some probability on at least one digit")
-    return arr / total
+    scaled = arr / peak  # dividing by the largest weight first keeps huge weights (1e308) from overflowing
+    return scaled / scaled.sum()
 
 
 def parse_distribution(text: str) -> np.ndarray:

@@ -95,6 +95,7 @@ def test_typed_distribution_and_bad_distributions():
     at.text_input(key="ntlx_probs").set_value("0 0 0 1 0 0 0 1 0 0").run()
     assert not at.exception and not at.error
     _assert_digit_metrics(at, score_digit(5, probs=parse_distribution("0 0 0 1 0 0 0 1 0 0")))
+    assert _qp(at, "probs") == "0 0 0 1 0 0 0 1 0 0"
     slider_score = score_digit(5, logits=_slider_logits(at))
     for bad, message in [("0 0 0 0 0 0 0 0 0 0", "all zeros"), ("nan 0 0 0 0 0 0 0 0 1", "NaN"),
                          ("-1 0 0 0 0 0 0 0 0 2", "negative"), ("1 2 3", "exactly 10")]:

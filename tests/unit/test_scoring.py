@@ -366,6 +366,12 @@ def test_bad_logits_and_arguments():
         preset_logits("bimodal", 9)
 
 
+def test_huge_weights_do_not_overflow():
+    s = score_digit(1, probs=np.r_[1e308, 1e308, np.zeros(8)])
+    np.testing.assert_allclose(s.probs[:2], 0.5)
+    assert all(np.isfinite(v) for v in s.losses.values())
+
+
 def test_parse_distribution():
     np.testing.assert_allclose(parse_distribution("0 0 1, 0 0 0 0 0 0 1"), np.r_[0, 0, .5, 0, 0, 0, 0, 0, 0, .5])
     with pytest.raises(ValueError, match="not a number"):
