@@ -40,25 +40,20 @@ def _bit(index: torch.Tensor, wire: int, n: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def _entangler_indices(config: AnsatzConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Precomputed index data for one layer's entangler.
-
-    Returns:
-        For ``"cnot_ring"``: (perm (D,), None) with ``(E x)[r] = x[perm[r]]`` for the whole ring.
-        For CRX entanglers: (flip (G, D), ctrl (G, D) bool) with, per gate g,
-        ``(M_g x)[r] = a x[r] + b x[flip[g, r]]`` where (a, b) = (1, 0) if not ctrl[g, r] else
-        (cos φ/2, -i sin φ/2).
-    """
+def _cnot_ring_permutation(config: AnsatzConfig, device: torch.device) -> torch.Tensor:
+    """(D,) row permutation of one CNOT-ring layer: ``(E x)[r] = x[perm[r]]``."""
     n, r = config.n_qubits, torch.arange(config.dim, device=device)
-    pairs = config.entangler_pairs
-    if config.entanglement == "cnot_ring":
-        perm = r.clone()
-        for c, t in pairs:  # composing y[r] = x[f(r)] gate after gate gives perm = perm[f]
-            perm = perm[r ^ (_bit(r, c, n) << (n - 1 - t))]
-        return perm, None
-    flip = torch.stack([r ^ (1 << (n - 1 - t)) for _, t in pairs])
-    ctrl = torch.stack([_bit(r, c, n).bool() for c, _ in pairs])
-    return flip, ctrl
+    perm = r.clone()
+    for c, t in config.entangler_pairs:  # composing y[r] = x[f(r)] gate after gate gives perm = perm[f]
+        perm = perm[r ^ (_bit(r, c, n) << (n - 1 - t))]
+    return perm
+
+
+@functools.lru_cache(maxsize=64)
+def _crx_control_masks(config: AnsatzConfig, device: torch.device) -> torch.Tensor:
+    """(G, D) bool: whether basis row r has the control bit of CRX gate g set."""
+    r = torch.arange(config.dim, device=device)
+    return torch.stack([_bit(r, c, config.n_qubits).bool() for c, _ in config.entangler_pairs])
 
 
 def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor, real: bool = False) -> torch.Tensor:
@@ -91,52 +86,60 @@ def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor, real: bool = Fals
 
 def _kron_wires(mats: torch.Tensor) -> torch.Tensor:
     """Kronecker product over the wire axis, wire 0 most significant: (L, n, 2, 2) → (L, D, D)."""
-    out = mats[:, 0]
-    for q in range(1, mats.shape[1]):
+    wires = mats.unbind(1)
+    out = wires[0]
+    for w in wires[1:]:
         L, d = out.shape[0], out.shape[1]
-        out = (out[:, :, None, :, None] * mats[:, q, None, :, None, :]).reshape(L, 2 * d, 2 * d)
+        out = (out[:, :, None, :, None] * w[:, None, :, None, :]).reshape(L, 2 * d, 2 * d)
     return out
 
 
-def _entangle(config: AnsatzConfig, m: torch.Tensor, layer: int, a: torch.Tensor | None,
-              b: torch.Tensor | None) -> torch.Tensor:
-    """Apply layer ``layer``'s entangler from the left to the (D, K) matrix ``m``."""
-    if config.entanglement == "none":
-        return m
-    idx, _ = _entangler_indices(config, m.device)
-    if config.entanglement == "cnot_ring":
-        return m[idx]
-    for g in range(idx.shape[0]):
-        m = a[layer, g, :, None] * m + b[layer, g, :, None] * m[idx[g]]
-    return m
+def _crx_coefficients(config: AnsatzConfig, ent: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per CRX gate g, the row coefficients (a, b), each (L, D, 1) complex (all layers at once), of
+    ``(M_g x)[r] = a[r] x[r] + b[r] x[r with the target bit flipped]``: (1, 0) where the control
+    bit of r is 0, (cos φ/2, −i sin φ/2) where it is 1.
 
-
-def _crx_coefficients(config: AnsatzConfig, ent: torch.Tensor, device: torch.device):
-    """Per-row CRX coefficients (a, b), each (L, G, D) complex, or (None, None) without CRX."""
-    if not config.learnable_entanglement:
-        return None, None
-    _, ctrl = _entangler_indices(config, device)
-    half = ent[..., None] / 2  # (L, G, 1)
+    Built for all gates in a few ops and split with ``unbind`` (whose backward is one ``stack``;
+    per-gate indexing would allocate a zero tensor per gate in the backward pass).
+    """
+    ctrl = _crx_control_masks(config, ent.device)
+    half = ent[..., None, None] / 2  # (L, G, 1, 1)
+    ctrl = ctrl[..., None]  # (G, D, 1)
     a = torch.where(ctrl, torch.cos(half), torch.ones_like(half)).to(_complex_dtype(ent.dtype))
     b = torch.where(ctrl, torch.sin(half), torch.zeros_like(half)) * (-1j)
-    return a, b
+    return list(zip(a.unbind(1), b.unbind(1)))
 
 
-def _evolve(config: AnsatzConfig, m: torch.Tensor | None, rot: torch.Tensor, ent: torch.Tensor,
-            n_layers: int, real: bool) -> list[torch.Tensor]:
-    """Apply layers 1..n_layers to ``m`` (D, K) (``None`` = identity); returns the matrix after each."""
-    rots = _kron_wires(rotation_matrices(config, rot[:n_layers], real=real))  # (L, D, D)
-    a, b = _crx_coefficients(config, ent, rot.device)
-    out = []
-    for layer in range(n_layers):
-        m = rots[layer] if m is None else rots[layer] @ m
-        m = _entangle(config, m, layer, a, b)
-        out.append(m)
-    return out
+def layer_unitaries(config: AnsatzConfig, rot: torch.Tensor, ent: torch.Tensor, real: bool = False) -> torch.Tensor:
+    """Unitary of every trainable layer, ``W_l = E_l R_l`` (entangler after rotations).
+
+    All layers are built together: R_l is a Kronecker product of the per-wire rotations, and each
+    entangling gate is applied to the rows of the whole (L, D, D) stack at once, so the number of
+    torch ops does not grow with the number of layers.
+
+    Args:
+        rot: raw rotation parameters (L, n, k).
+        ent: raw CRX angles (L, G).
+        real: build real matrices (only for :func:`is_real_circuit` configs).
+
+    Returns:
+        (L, D, D) layer unitaries.
+    """
+    w = _kron_wires(rotation_matrices(config, rot, real=real))
+    if config.entanglement == "none":
+        return w
+    if config.entanglement == "cnot_ring":
+        return w[:, _cnot_ring_permutation(config, w.device)]
+    n, (L, D, _) = config.n_qubits, w.shape
+    for (_, t), (a, b) in zip(config.entangler_pairs, _crx_coefficients(config, ent)):
+        # rows with the target bit flipped: a reshape + flip (cheaper backward than w[:, flip])
+        flipped = w.reshape(L, 2**t, 2, 2 ** (n - 1 - t), D).flip(2).reshape(L, D, D)
+        w = a * w + b * flipped
+    return w
 
 
 def circuit_unitary(config: AnsatzConfig, rot: torch.Tensor, ent: torch.Tensor) -> torch.Tensor:
-    """The trainable part ``U(θ)`` of the circuit (everything after the encoding).
+    """The trainable part ``U(θ) = W_L … W_1`` of the circuit (everything after the encoding).
 
     Args:
         rot: raw rotation parameters (L, n, k); float32 or float64.
@@ -145,7 +148,11 @@ def circuit_unitary(config: AnsatzConfig, rot: torch.Tensor, ent: torch.Tensor) 
     Returns:
         (D, D) unitary; real dtype for real circuits (:func:`is_real_circuit`), else complex.
     """
-    return _evolve(config, None, rot, ent, config.n_layers, is_real_circuit(config))[-1]
+    w = layer_unitaries(config, rot, ent, real=is_real_circuit(config)).unbind(0)
+    u = w[0]
+    for layer in w[1:]:
+        u = layer @ u
+    return u
 
 
 def encoded_states(config: AnsatzConfig, z: torch.Tensor, real: bool = False) -> torch.Tensor:
@@ -230,9 +237,9 @@ def layer_states(config: AnsatzConfig, params: Mapping[str, Any], z: Any) -> lis
     start[0] = 1.0
     out = [(f"start |{'0' * config.n_qubits}⟩", start.numpy()),
            ("after encoding z = (" + ", ".join(f"{v:.2f}" for v in z.tolist()) + ")", _squared_modulus(phi).numpy())]
-    with torch.no_grad():
-        states = _evolve(config, phi[:, None], rot, ent, config.n_layers, real=False)
-    for layer, m in enumerate(states, 1):
+    psi = phi
+    for layer, w in enumerate(layer_unitaries(config, rot, ent), 1):
+        psi = w @ psi
         label = f"after layer {layer}" + (" = measurement" if layer == config.n_layers else "")
-        out.append((label, _squared_modulus(m[:, 0]).numpy()))
+        out.append((label, _squared_modulus(psi).numpy()))
     return out

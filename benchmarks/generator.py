@@ -1,0 +1,99 @@
+"""Forward+backward time of the weight generator's circuit: torch fast path vs PennyLane QNode.
+
+    .venv/bin/python benchmarks/generator.py [--preset constrained_crx] [--reps 15] [--threads N]
+
+For S = 16, 256, 4096 noise draws on the preset's circuit (default: 6 qubits, 3 layers), each
+repetition times, in rotating order (interleaved, so load changes hit all methods alike):
+  * fast float32 / float64 — ``qcbnn_core.simulator.circuit_probs`` (what the generator uses),
+  * qnode broadcast        — one default.qubit QNode call with a (S, n) batch, backprop,
+  * qnode per-sample       — S separate QNode calls (only for S = 16; it grows linearly in S).
+The work is probabilities → fixed readout ``Σ c·p`` → ``backward()`` to all circuit parameters.
+Prints medians (wall and process CPU time) and the ratio QNode / fast. The machine may be shared:
+the load average and the cost of one tiny torch op are printed so numbers can be compared.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from qcbnn_core.ansatz import PRESETS, init_params  # noqa: E402
+from qcbnn_core.circuit import make_qnode  # noqa: E402
+from qcbnn_core.simulator import circuit_probs  # noqa: E402
+
+
+def tiny_op_us(n: int = 20000) -> float:
+    """Microseconds per ``x + 1`` on a 1-element tensor: the per-op overhead on this machine now."""
+    x = torch.ones(1)
+    start = time.perf_counter()
+    for _ in range(n):
+        x + 1
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def make_runner(fn, config, z, dtype):
+    """A closure running forward+backward once, returning (wall s, cpu s)."""
+    params = init_params(config, seed=0, dtype=dtype)
+    rot, ent = params["rot"].requires_grad_(True), params["ent"].requires_grad_(True)
+    readout = torch.linspace(-1, 1, config.dim, dtype=dtype) ** 2
+    z = z.to(dtype)
+
+    def run():
+        rot.grad = ent.grad = None
+        wall, cpu = time.perf_counter(), time.process_time()
+        (fn(z, rot, ent) * readout).sum().backward()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="constrained_crx", choices=sorted(PRESETS))
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 256, 4096])
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = PRESETS[args.preset]
+    qnode = make_qnode(config)
+    print(f"circuit: {args.preset}: {config.describe()}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpus {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}, tiny torch op {tiny_op_us():.1f} us (≈1.5–3 us on an idle core)")
+    print(f"{'S':>5} {'method':<20} {'wall ms':>9} {'cpu ms':>9} {'QNode/fast (wall)':>18}")
+    for size in args.sizes:
+        z = torch.rand(size, config.n_qubits, generator=torch.Generator().manual_seed(size), dtype=torch.float64) * 2 - 1
+        methods = {
+            "fast float32": make_runner(lambda *a: circuit_probs(config, *a), config, z, torch.float32),
+            "fast float64": make_runner(lambda *a: circuit_probs(config, *a), config, z, torch.float64),
+            "qnode broadcast": make_runner(qnode, config, z, torch.float64),
+        }
+        if size <= 16:
+            methods["qnode per-sample"] = make_runner(lambda zz, r, e: torch.stack([qnode(x, r, e) for x in zz]),
+                                                      config, z, torch.float64)
+        for run in methods.values():  # warm-up (caches, lazy init)
+            run()
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in methods}
+        names = list(methods)
+        reps = args.reps if size < 4096 else max(3, args.reps // 3)
+        for rep in range(reps):
+            for name in names[rep % len(names):] + names[: rep % len(names)]:
+                times[name].append(methods[name]())
+        fast = statistics.median(w for w, _ in times["fast float32"])
+        for name in names:
+            wall = statistics.median(w for w, _ in times[name])
+            cpu = statistics.median(c for _, c in times[name])
+            ratio = "" if name.startswith("fast") else f"{wall / fast:.1f}x"
+            print(f"{size:>5} {name:<20} {wall * 1e3:>9.2f} {cpu * 1e3:>9.2f} {ratio:>18}")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
