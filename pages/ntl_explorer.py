@@ -103,7 +103,7 @@ def digit_mode(seed: int) -> ExplorerState:
     temperature = c3.slider("Temperature T (low = sharp, high = flat)", TEMP_MIN, TEMP_MAX, step=TEMP_STEP,
                             key=K + "temp")
     _sync_sliders(preset, target, temperature, seed)
-    with st.expander("Fine-tune the logits z (one slider per digit; they reset when the preset changes)"):
+    with st.expander("Fine-tune the logits z (one slider per digit; a new preset, digit or temperature resets them)"):
         rows = [st.columns(5), st.columns(5)]
         logits = np.array([
             rows[d // 5][d % 5].slider(f"z{d}", -LOGIT_LIMIT, LOGIT_LIMIT, step=0.01, key=f"{K}logit_{d}")
