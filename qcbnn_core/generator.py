@@ -176,8 +176,21 @@ class QuantumWeightGenerator(nn.Module):
             q = self.bin_probs().double().cpu()
             bins = _categorical(q, n_samples, gen).T  # (S, n_weights)
             u = torch.rand(n_samples, self.n_weights, generator=gen, dtype=torch.float64)
-            w = self.weight_range[0] + (bins + u) * self.bin_width
-        return w.to(device=self.rot.device, dtype=self.rot.dtype)
+            w = (self.weight_range[0] + (bins + u) * self.bin_width).to(self.rot.dtype)
+            # Rounding to float32 can push a value onto a bin edge (or onto hi); log_prob would then
+            # score it in the neighbouring bin (or as -inf). Such rare values (~1e-7) go to their
+            # bin's centre, so a sample is always scored in the bin it was drawn from.
+            back, inside = self._bin_index(w)
+            centre = (self.weight_range[0] + (bins + 0.5) * self.bin_width).to(self.rot.dtype)
+            w = torch.where((back == bins) & inside, w, centre)
+        return w.to(device=self.rot.device)
+
+    def _bin_index(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bin index (S, n_weights) of each weight and whether it lies in [lo, hi)."""
+        lo, hi = self.weight_range
+        w = w.detach().double()
+        bins = ((w - lo) / self.bin_width).floor().clamp(0, self.dim - 1).long()
+        return bins, (w >= lo) & (w < hi)
 
     def log_prob(self, w: torch.Tensor) -> torch.Tensor:
         """Exact log-density of weight vectors (``bin_jitter`` only).
@@ -200,9 +213,8 @@ class QuantumWeightGenerator(nn.Module):
         w = torch.as_tensor(w, device=self.rot.device)
         if w.dim() != 2 or w.shape[1] != self.n_weights:
             raise ValueError(f"w must have shape (S, {self.n_weights}), got {tuple(w.shape)}")
-        lo, hi = self.weight_range
-        inside = ((w >= lo) & (w < hi)).all(dim=1)
-        bins = ((w.detach().double() - lo) / self.bin_width).floor().clamp(0, self.dim - 1).long()
+        bins, inside = self._bin_index(w)
+        inside = inside.all(dim=1)
         q = self.bin_probs()
         # clamp: a bin of probability exactly 0 would give log 0 = -inf and NaN gradients
         log_q = torch.log(q.clamp_min(torch.finfo(q.dtype).tiny)).T  # (D, n_weights)

@@ -154,3 +154,18 @@ def test_sample_and_log_prob_argument_errors():
         g.shots(torch.zeros(3), -1)
     with pytest.raises(ValueError, match="shape"):
         g.log_prob(torch.zeros(4, 2))
+
+
+def test_float32_samples_at_the_top_edge_stay_scoreable(monkeypatch):
+    """A jitter of 1 - 1e-12 in the last bin rounds to hi in float32; the sample must still be
+    scored in the bin it was drawn from (finite log_prob), not as outside the support."""
+    g = QuantumWeightGenerator(SMALL, n_weights=3, mechanism="bin_jitter", seed=1)  # float32
+    real_rand = torch.rand
+    monkeypatch.setattr(torch, "rand", lambda *a, **k: torch.full_like(real_rand(*a, **k), 1 - 1e-12))
+    w = g.sample(4)
+    monkeypatch.undo()
+    assert w.dtype == torch.float32 and (w < 1.0).all()
+    bins = ((w.double() + 1) / g.bin_width).floor().long()
+    q = g.bin_probs().detach().double()
+    expected = sum(torch.log(q[j, bins[:, j]] / g.bin_width) for j in range(3))
+    np.testing.assert_allclose(g.log_prob(w).detach().double().numpy(), expected.numpy(), rtol=1e-5)
