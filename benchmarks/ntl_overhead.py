@@ -134,8 +134,9 @@ def main() -> None:
             times[name].append(time_once(fns[name], logits, labels))
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(
-        f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"device={device} ({name}) torch={torch.__version__} threads={torch.get_num_threads()} "
         f"cpus={os.cpu_count()} loadavg(1,5,15)={tuple(round(v, 2) for v in load)}"
     )
     print(

@@ -63,7 +63,6 @@ class _SoftmaxCEAndNumberLogProbs(torch.autograd.Function):
         number_ids ``(N,)``. Returns: CE ``()`` and log-probs ``(K, N)``, float32 (float64 for
         float64 logits)."""
         n_rows, vocab = labels.numel(), logits.shape[-1]
-        seq_len = logits.shape[1]
         # Half-precision logits are normalised in float32; float32/float64 stay as they are.
         work = torch.promote_types(logits.dtype, torch.float32)
         probs = torch.softmax(logits, dim=-1, dtype=work).contiguous().view(n_rows, vocab)
@@ -75,13 +74,13 @@ class _SoftmaxCEAndNumberLogProbs(torch.autograd.Function):
         tiny = torch.nonzero(target_prob < _TINY_PROB).squeeze(1)
         if tiny.numel():
             rows = valid_rows[tiny]
-            x = logits[rows // seq_len, rows % seq_len].to(work)
+            x = NTLoss.rows_at(logits, rows).to(work)
             nll[tiny] = torch.logsumexp(x, -1) - x.gather(1, flat_labels[rows, None]).squeeze(1)
         n_valid = valid_rows.numel()
         ce = nll.sum() / n_valid if n_valid else nll.sum()
         # Number rows: exact log-probabilities from their own logsumexp (K ≪ B·T rows), so a number
         # token whose probability underflows still gets a finite log-probability.
-        x_num = logits[number_rows // seq_len, number_rows % seq_len].to(work)
+        x_num = NTLoss.rows_at(logits, number_rows).to(work)
         log_probs_nt = x_num[:, number_ids] - torch.logsumexp(x_num, -1, keepdim=True)
         ctx.save_for_backward(probs, valid_rows, flat_labels, number_rows, number_ids)
         ctx.meta = (tuple(logits.shape), logits.dtype, max(n_valid, 1))

@@ -225,11 +225,37 @@ class _NumberTokenLoss:
         Returns:
             ``(K, V)`` rows, or ``(K, N)`` when ``columns`` is given.
         """
+        if columns is None and logits.is_contiguous():
+            # index_select's backward is an index_add, cheaper than advanced indexing's index_put
+            return logits.view(-1, logits.shape[-1]).index_select(0, flat_positions)
         seq_len = logits.shape[1]
         b, t = flat_positions // seq_len, flat_positions % seq_len
         if columns is None:
             return logits[b, t]
         return logits[b[:, None], t[:, None], columns[None, :]]
+
+    def number_logits_and_mass(
+        self, logits: Tensor, positions: Tensor, mass_positions: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Number-token logits at ``positions`` and, if asked, the number mass at a subset of them.
+
+        With a mass to compute, the full rows are gathered once and both results are read from
+        them, so backward scatters into one ``(B, T, V)`` gradient instead of two.
+
+        Args:
+            logits: ``(B, T, V)``.
+            positions: ``(K,)`` sorted flat positions.
+            mass_positions: ``(M,)`` sorted subset of ``positions``, or None for no mass.
+
+        Returns:
+            ``(K, N)`` number-token logits and ``(M,)`` mass (or None).
+        """
+        ids = self.table_on(logits.device).ids
+        if mass_positions is None:
+            return self.rows_at(logits, positions, ids), None
+        rows = self.rows_at(logits, positions)
+        mass_rows = rows[torch.searchsorted(positions, mass_positions)]
+        return rows.index_select(-1, ids), self.number_mass(mass_rows, ids)
 
     def reweighed(self, loss: Tensor, mass: Tensor) -> Tensor:
         """``ntloss``'s reweighing: ``loss·m + 1.01·max_dist·(1 − m)``.
@@ -366,9 +392,7 @@ class _NumberTokenLoss:
         )
         if positions.numel() == 0 or not bool(weights.any()):
             return self.zero_loss(logits, reduction)
-        table = self.table_on(logits.device)
-        nt_logits = self.rows_at(logits, positions, table.ids)
-        mass = self.number_mass(self.rows_at(logits, positions), table.ids) if self.reweigh else None
+        nt_logits, mass = self.number_logits_and_mass(logits, positions, positions if self.reweigh else None)
         loss = self.position_losses(nt_logits, labels.flatten()[positions], y.flatten()[positions], mass)
         return self.reduce(loss, weights, positions, tuple(labels.shape), reduction)
 

@@ -151,11 +151,12 @@ class NumberLevelLoss(NTLossDotProduct):
         y, is_digit = self.number_targets(labels, ignore_index)
         if not bool(is_digit.any()) or (loss_weights is not None and not bool(loss_weights.any())):
             return self.zero_loss(logits, reduction)
-        table = self.table_on(logits.device)
         digit_positions = torch.nonzero(is_digit.flatten()).squeeze(1)
-        nt_logits = self.rows_at(logits, digit_positions, table.ids)
         spans = find_number_spans(
             is_digit, labels, self.dot, self.float_level, self.max_number_length
+        )
+        nt_logits, mass = self.number_logits_and_mass(
+            logits, digit_positions, spans.starts if self.reweigh else None
         )
         n_numbers = spans.starts.numel()
         y_digits = y.flatten()[digit_positions]
@@ -168,7 +169,7 @@ class NumberLevelLoss(NTLossDotProduct):
             yhat_num.abs() + y_num.abs() + torch.finfo(y_num.dtype).eps
         )
         if self.reweigh:
-            loss = self.reweighed(loss, self.number_mass(self.rows_at(logits, spans.starts), table.ids))
+            loss = self.reweighed(loss, mass)
         weights = (
             loss_weights.flatten()[spans.starts]
             if loss_weights is not None
