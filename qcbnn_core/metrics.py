@@ -5,7 +5,7 @@ C classes) or their mean ``p_mean: (N, C)`` and labels ``y: (N,)``. Logs are nat
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -192,7 +192,10 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly summary (no per-sample arrays)."""
-        d = {k: v for k, v in asdict(self).items() if k != "per_sample"}
+        skip = ("per_sample", "reliability", "uncertainty_gap")
+        d: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        d["reliability"] = asdict(self.reliability)
+        d["uncertainty_gap"] = {k: asdict(g) for k, g in self.uncertainty_gap.items()}
         return d
 
     def scalars(self) -> dict[str, float]:

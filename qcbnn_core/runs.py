@@ -1,0 +1,134 @@
+"""Run directories: what a finished training leaves behind, readable by the pages and notebooks.
+
+Layout of ``DIR``::
+
+    config.json       {"format": 1, "data": {...summary}, "model": ModelConfig, "train": TrainConfig, "device": str}
+    history.json      {"epochs": [per-epoch records], "steps": [per-step records]}
+    metrics.json      {"test": Evaluation.to_dict(), "val": ...}
+    predictions.npz   test split: probs (S, N, C) and per-sample p_positive, pred, correct, label, uncertainties
+    weights.npz       snapshots (E+1, S_snap, n_weights): first-layer weight draws before training and after each epoch
+    model.pt          the model's state_dict (rebuild with :meth:`RunRecord.build_model`)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .metrics import Evaluation
+from .models import GeneratorFactory, MCNet, ModelConfig, build_model
+from .trainer import Trainer
+
+RUN_FILES = ("config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt")
+FORMAT_VERSION = 1
+
+
+def jsonable(obj):
+    """Recursively turn numpy scalars/arrays into Python values and NaN/inf into ``None`` (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, (np.integer, np.bool_)):
+        return obj.item()
+    return obj
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(jsonable(obj), indent=1, allow_nan=False))
+
+
+def save_run(trainer: Trainer, out_dir: str | os.PathLike, evaluations: dict[str, Evaluation] | None = None) -> Path:
+    """Save a trainer's configuration, history, scores, test predictions, weight snapshots and weights.
+
+    Args:
+        trainer: a (usually finished) trainer.
+        out_dir: directory to create or overwrite files in.
+        evaluations: ``{"test": ..., "val": ...}``; computed with ``trainer.evaluate`` when missing.
+
+    Returns:
+        The run directory.
+    """
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    evaluations = dict(evaluations or {})
+    for split in ("test", "val"):
+        if split not in evaluations:
+            evaluations[split] = trainer.evaluate(split)
+    config = {"format": FORMAT_VERSION, "data": trainer.data.summary(), "model": trainer.model_cfg.to_dict(),
+              "train": trainer.cfg.to_dict(), "device": str(trainer.device),
+              "class_names": list(trainer.data.class_names), "epochs_done": trainer.epoch_index}
+    _write_json(out / "config.json", config)
+    _write_json(out / "history.json", {"epochs": trainer.history, "steps": trainer.step_history})
+    _write_json(out / "metrics.json", {k: v.to_dict() for k, v in evaluations.items()})
+    test = evaluations["test"]
+    np.savez_compressed(out / "predictions.npz", probs=trainer.predict("test").numpy(),
+                        **{k: np.asarray(v) for k, v in test.per_sample.items()})
+    np.savez_compressed(out / "weights.npz", snapshots=np.stack(trainer.weight_snapshots))
+    torch.save(trainer.model.state_dict(), out / "model.pt")
+    return out
+
+
+@dataclass
+class RunRecord:
+    """A loaded run directory (see the module docstring for the fields' contents)."""
+
+    path: Path
+    config: dict
+    history: list[dict]
+    step_history: list[dict]
+    metrics: dict
+    predictions: dict[str, np.ndarray]
+    weight_snapshots: np.ndarray
+
+    @property
+    def model_config(self) -> ModelConfig:
+        d = dict(self.config["model"])
+        d["weight_range"] = tuple(d["weight_range"])
+        return ModelConfig(**d)
+
+    def build_model(self, generator_factory: GeneratorFactory | None = None) -> MCNet:
+        """Rebuild the trained network on the CPU from ``model.pt``."""
+        shape = tuple(self.config["data"]["input_shape"])
+        model = build_model(self.model_config, shape, 2, int(self.config["train"]["seed"]), generator_factory)
+        state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        return model
+
+
+def load_run(path: str | os.PathLike) -> RunRecord:
+    """Read a run directory written by :func:`save_run`.
+
+    Raises:
+        ValueError: if the directory or a file is missing, or a file cannot be parsed.
+    """
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"run directory not found: {root}")
+    missing = [f for f in RUN_FILES if not (root / f).is_file()]
+    if missing:
+        raise ValueError(f"{root} is not a complete qcbnn run directory; missing {missing}")
+    try:
+        config = json.loads((root / "config.json").read_text())
+        history = json.loads((root / "history.json").read_text())
+        metrics = json.loads((root / "metrics.json").read_text())
+        with np.load(root / "predictions.npz", allow_pickle=False) as z:
+            predictions = {k: z[k] for k in z.files}
+        with np.load(root / "weights.npz", allow_pickle=False) as z:
+            snapshots = z["snapshots"]
+    except (json.JSONDecodeError, OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"cannot read run directory {root}: {exc}") from exc
+    if config.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{root}/config.json has format {config.get('format')!r}; expected {FORMAT_VERSION}")
+    return RunRecord(root, config, history.get("epochs", []), history.get("steps", []), metrics, predictions, snapshots)
