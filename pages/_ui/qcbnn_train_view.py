@@ -359,9 +359,10 @@ def gallery(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str
     labels = np.asarray(r.per_sample["label"]).astype(int)
     correct = np.asarray(r.per_sample["correct"], dtype=bool)
     p_pos = np.asarray(r.per_sample["p_positive"], dtype=float)
-    for title, idx in (("Most certain", order[:GALLERY]), ("Least certain", order[::-1][:GALLERY])):
+    for title, idx, how in (("Most certain", order[:GALLERY], "lowest"),
+                            ("Least certain", order[::-1][:GALLERY], "highest")):
         captions = [f"#{i} true {labels[i]} · p={p_pos[i]:.2f} {'✓' if correct[i] else '✗'}" for i in idx]
-        st.markdown(f"**{title}** (lowest / highest predictive entropy)")
+        st.markdown(f"**{title}** ({how} predictive entropy; p = mean p(positive), ✓/✗ = right/wrong)")
         if data is not None and data.kind == "image":
             st.image([_to_image(data.test.x[i]) for i in idx], caption=captions, width=84)
         else:
