@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from transformers import PreTrainedTokenizerFast
 
 from ntl_core.batching import IGNORE
+from ntl_core.fused import CEWithNTL
 
 LOSSES = ("ce", "mse", "was", "reg")
 LOSS_LABELS = {"ce": "CE", "mse": "CE + NTL-MSE", "was": "CE + NTL-WAS", "reg": "Regression head"}
@@ -39,24 +40,18 @@ def make_objective(kind: str, tokenizer: PreTrainedTokenizerFast, weight: float 
     if kind not in ("ce", "mse", "was"):
         raise ValueError(f"make_objective builds token losses 'ce', 'mse', 'was'; got {kind!r}")
 
-    def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
-
     if kind == "ce":
-        return lambda logits, labels: (lambda ce: {"loss": ce, "ce": ce})(cross_entropy(logits, labels))
+        def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+            ce = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
+            return {"loss": ce, "ce": ce}
 
-    ntl = _number_token_loss(kind, tokenizer, reweigh)
+        return cross_entropy
+
+    # One softmax pass for both terms (ntl_core.fused); equals CE + weight · ntloss's NTL (tested there).
+    fused = CEWithNTL(tokenizer, kind=kind, weight=weight, reweigh=reweigh, ignore_index=IGNORE)
 
     def objective(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        ce, term = cross_entropy(logits, labels), ntl(logits.float(), labels)
-        return {"loss": ce + weight * term, "ce": ce, "ntl": term}
+        out = fused(logits, labels)
+        return {"loss": out.loss, "ce": out.ce, "ntl": out.ntl}
 
     return objective
-
-
-def _number_token_loss(kind: str, tokenizer: PreTrainedTokenizerFast, reweigh: bool) -> Callable:
-    """NTL-WAS or NTL-MSE as ``f(logits, labels) -> scalar`` (the reference ``ntloss`` for now)."""
-    import ntloss
-
-    cls = ntloss.NTLoss if kind == "was" else ntloss.NTLossDotProduct
-    return cls(tokenizer, reweigh=reweigh)

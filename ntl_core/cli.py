@@ -1,0 +1,146 @@
+"""``python -m ntl_core train …``: check the NTL hypothesis on several seeds from the shell.
+
+Example::
+
+    python -m ntl_core train --task addition --digits 2 --losses ce,was,mse --seeds 0,1,2 --steps 1500 --out runs/add2
+
+prints, per metric and split, mean ± 95 % CI across seeds and the paired difference against CE;
+``--json`` prints one JSON object instead (progress bars go to stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import transformers
+
+from ntl_core.comparison import METRICS, run_comparison, summarize
+from ntl_core.models import MODEL_PRESETS
+from ntl_core.objectives import LOSSES
+from ntl_core.train_config import PRESETS, TASKS, TrainConfig
+from ntl_core.trainer import TqdmCallback
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
+
+
+def _loss_list(text: str) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in values if v not in LOSSES]
+    if not values or bad:
+        raise argparse.ArgumentTypeError(f"unknown loss(es) {bad or text!r}; choose from {','.join(LOSSES)}")
+    return list(dict.fromkeys(values))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ntl_core", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train losses × seeds and compare them")
+    train.add_argument("--preset", choices=list(PRESETS), help="start from a named preset (flags below override it)")
+    train.add_argument("--task", choices=TASKS)
+    train.add_argument("--digits", type=int)
+    train.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=None,
+                       help="write answers least significant digit first (default: on)")
+    train.add_argument("--model", choices=list(MODEL_PRESETS))
+    train.add_argument("--losses", type=_loss_list, default=["ce", "was", "mse"], help="comma-separated, from " + ",".join(LOSSES))
+    train.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+    train.add_argument("--steps", type=int, help="optimiser steps per run (default: the preset's budget)")
+    train.add_argument("--lr", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--ntl-weight", type=float, help="λ in CE + λ·NTL")
+    train.add_argument("--reweigh", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--eval-every", type=int)
+    train.add_argument("--eval-size", type=int)
+    train.add_argument("--data-path", help="task 'file': DeepMind-Mathematics-style training .txt")
+    train.add_argument("--interpolation-path")
+    train.add_argument("--extrapolation-path")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--json", action="store_true", help="print one JSON object with per-seed and summary numbers")
+    train.add_argument("--out", type=Path, help="write run directories <loss>-seed<k>/ and summary.json here")
+    train.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The shared base config: preset (default: CPU classroom) overridden by the given flags."""
+    base = PRESETS[args.preset or "CPU classroom (≈90 s)"]
+    fields = {"task": args.task, "digits": args.digits, "reverse": args.reverse, "model": args.model,
+              "lr": args.lr, "batch_size": args.batch_size, "ntl_weight": args.ntl_weight, "reweigh": args.reweigh,
+              "eval_every": args.eval_every, "eval_size": args.eval_size, "data_path": args.data_path,
+              "interpolation_path": args.interpolation_path, "extrapolation_path": args.extrapolation_path,
+              "device": args.device, "steps": args.steps}
+    return base.replace(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _fmt(stat: dict, key: str = "mean") -> str:
+    mean, ci = stat[key], stat["ci95"]
+    if not _finite(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {ci:.3f}" if _finite(ci) else f"{mean:.3f}"
+
+
+def format_table(report: dict) -> str:
+    """Human-readable summary: one block per split, one row per metric, one column per loss."""
+    summary, paired = report["summary"], report["paired_vs_ce"]
+    losses = list(summary)
+    lines = [f"{len(report['seeds'])} seed(s), {report['steps']} steps; mean ± 95 % CI across seeds"]
+    for split in next(iter(summary.values())):
+        lines += ["", f"[{split}]", f"{'metric':<12}" + "".join(f"{loss:>22}" for loss in losses)]
+        for m in METRICS:
+            lines.append(f"{m:<12}" + "".join(f"{_fmt(summary[loss][split][m]):>22}" for loss in losses))
+        for loss, per_split in paired.items():
+            lines.append(f"paired {loss} − ce:")
+            for m in METRICS:
+                p = per_split[split][m]
+                pv = "" if not _finite(p["p_value"]) else f", p = {p['p_value']:.3f}"
+                lines.append(f"  {m:<10} {_fmt(p, 'mean_diff'):>20}  (better on {p['wins']}/{p['n']} seeds{pv})")
+    return "\n".join(lines)
+
+
+def _strict(obj):
+    """Replace NaN/inf everywhere by None so the output is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    base = config_from_args(args)
+    progress = (lambda cfg: []) if args.no_progress else (
+        lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
+    results = run_comparison(base, args.losses, args.seeds, base.steps, out=args.out, callbacks=progress)
+    report = _strict({"config": base.to_dict(), "losses": args.losses, "seeds": args.seeds, "steps": base.steps,
+                      "runs": [{"loss": r.loss, "seed": r.seed, "final": r.final, "steps": r.steps,
+                                "train_seconds": r.train_seconds, "steps_per_second": r.steps_per_second}
+                               for r in results],
+                      **summarize(results)})
+    if args.out is not None:
+        (args.out / "summary.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report) if args.json else format_table(report))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    transformers.logging.disable_progress_bar()  # one bar per run (ours) is enough on a terminal
+    try:
+        return cmd_train(args)
+    except ValueError as err:  # bad config, unreadable data file, diverged loss
+        print(f"error: {err}", file=sys.stderr)
+        return 2

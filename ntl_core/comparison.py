@@ -1,0 +1,129 @@
+"""Train several losses on several seeds and summarise: mean ± 95 % CI, paired differences vs CE.
+
+Runs that share a seed share the data order and the initial weights (see :class:`Trainer`), so
+the per-seed difference "loss − CE" isolates the effect of the loss; it is summarised with a
+paired t-interval and a two-sided paired t-test.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy import stats
+
+from ntl_core.train_config import TrainConfig
+from ntl_core.trainer import Callback, Trainer
+
+METRICS = ("exact_match", "digit_acc", "mae", "mape", "r2")
+HIGHER_IS_BETTER = {"exact_match": True, "digit_acc": True, "mae": False, "mape": False, "r2": True}
+
+
+@dataclass
+class RunResult:
+    """Final held-out metrics of one (loss, seed) run."""
+
+    loss: str
+    seed: int
+    final: dict[str, dict[str, float]]  # split -> metric -> value
+    steps: int
+    train_seconds: float
+    steps_per_second: float
+    history: list[dict] = field(default_factory=list, repr=False)
+
+
+def mean_ci(values: list[float], level: float = 0.95) -> dict[str, float]:
+    """Mean and half-width of the Student-t confidence interval (NaN values dropped).
+
+    Returns:
+        ``{"mean", "ci95", "n"}``; ``ci95`` is NaN for fewer than two values.
+    """
+    x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if x.size == 0:
+        return {"mean": math.nan, "ci95": math.nan, "n": 0}
+    if x.size < 2:
+        return {"mean": float(x[0]), "ci95": math.nan, "n": 1}
+    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return {"mean": float(x.mean()), "ci95": float(half), "n": int(x.size)}
+
+
+def paired(values: list[float], baseline: list[float], higher_is_better: bool) -> dict[str, float]:
+    """Per-seed differences ``values − baseline``: mean ± CI, wins and a paired t-test p-value."""
+    pairs = [(v, b) for v, b in zip(values, baseline) if v is not None and b is not None
+             and math.isfinite(v) and math.isfinite(b)]
+    diffs = [v - b for v, b in pairs]
+    out = mean_ci(diffs)
+    wins = sum((d > 0) if higher_is_better else (d < 0) for d in diffs)
+    p_value = math.nan
+    if len(diffs) >= 2 and np.std(diffs) > 0:
+        p_value = float(stats.ttest_rel([v for v, _ in pairs], [b for _, b in pairs]).pvalue)
+    return {"mean_diff": out["mean"], "ci95": out["ci95"], "n": out["n"], "wins": int(wins), "p_value": p_value}
+
+
+def train_run(cfg: TrainConfig, steps: int, callbacks: list[Callback] = ()) -> tuple[Trainer, RunResult]:
+    """Train ``cfg`` for ``steps`` steps and evaluate every split once more at the end."""
+    trainer = Trainer(cfg, callbacks)
+    if steps:
+        trainer.step(steps)
+    final = {}
+    for split in trainer.available_splits:
+        done = [r for r in trainer.history_eval if r["split"] == split and r["step"] == trainer.step_count]
+        final[split] = done[-1] if done else trainer.evaluate(split)
+    final = {s: {m: row[m] for m in (*METRICS, "valid")} for s, row in final.items()}
+    return trainer, RunResult(cfg.loss, cfg.seed, final, trainer.step_count, trainer.train_seconds,
+                              trainer.step_count / trainer.train_seconds if trainer.train_seconds else 0.0,
+                              trainer.history)
+
+
+def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps: int,
+                   out: str | Path | None = None,
+                   callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: []) -> list[RunResult]:
+    """Train every loss on every seed (seed-major, so a partial result is still paired).
+
+    Args:
+        base: shared configuration; ``loss`` and ``seed`` are replaced per run.
+        losses: e.g. ``["ce", "was", "mse"]``.
+        seeds: e.g. ``[0, 1, 2]``.
+        steps: optimiser steps per run.
+        out: when given, each run is saved to ``out/<loss>-seed<seed>/``.
+        callbacks: builds the callbacks of one run (e.g. a tqdm bar).
+    """
+    results = []
+    for seed in seeds:
+        for loss in losses:
+            cfg = base.replace(loss=loss, seed=seed, steps=steps)
+            cbs = callbacks(cfg)
+            trainer, result = train_run(cfg, steps, cbs)
+            for cb in cbs:
+                getattr(cb, "close", lambda: None)()
+            if out is not None:
+                trainer.save(Path(out) / f"{loss}-seed{seed}")
+            results.append(result)
+    return results
+
+
+def summarize(results: list[RunResult], baseline: str = "ce") -> dict:
+    """Per loss, split and metric: ``mean``/``ci95``/``n``/``values``; and paired diffs vs ``baseline``.
+
+    Returns:
+        ``{"summary": {loss: {split: {metric: {...}}}}, "paired_vs_<baseline>": {loss: {split: {metric: {...}}}}}``
+        (the paired part is empty when ``baseline`` was not trained).
+    """
+    losses = list(dict.fromkeys(r.loss for r in results))
+    seeds = sorted({r.seed for r in results})
+    by = {(r.loss, r.seed): r for r in results}
+
+    def values(loss: str, split: str, metric: str) -> list[float | None]:
+        return [by[(loss, s)].final.get(split, {}).get(metric) if (loss, s) in by else None for s in seeds]
+
+    splits = list(dict.fromkeys(s for r in results for s in r.final))
+    summary = {loss: {split: {m: {**mean_ci(values(loss, split, m)), "values": values(loss, split, m)}
+                              for m in METRICS} for split in splits} for loss in losses}
+    paired_part = {}
+    if baseline in losses:
+        paired_part = {loss: {split: {m: paired(values(loss, split, m), values(baseline, split, m), HIGHER_IS_BETTER[m])
+                                      for m in METRICS} for split in splits}
+                       for loss in losses if loss != baseline}
+    return {"summary": summary, f"paired_vs_{baseline}": paired_part}
