@@ -7,8 +7,19 @@ from .circuit import make_qnode
 from .drawing import draw_mpl, draw_text
 from .generator import QuantumWeightGenerator
 from .simulator import circuit_probs, layer_states
+# models, objectives, metrics, training, runs (helper "qcbnn-models")
+from .data import QCBNNDataset, Split, load_breast_cancer_tabular, load_breastmnist, load_dataset, load_digits_pair, make_phantom
+from .metrics import Evaluation, evaluate, per_sample_uncertainty, reliability, uncertainty_gap
+from .models import MCNet, ModelConfig, build_model
+from .objectives import Objective, beta_schedule, expected_nll, gaussian_kl
+from .runs import RunRecord, load_run, save_run
+from .trainer import TqdmCallback, TrainConfig, Trainer, train
 
 __all__: list[str] = [
     "ANSATZ_PRESETS", "AnsatzConfig", "QuantumWeightGenerator", "ansatz_preset", "circuit_probs", "draw_mpl",
     "draw_text", "init_params", "layer_states", "make_qnode",
+    "Evaluation", "MCNet", "ModelConfig", "Objective", "QCBNNDataset", "RunRecord", "Split", "TqdmCallback", "TrainConfig",
+    "Trainer", "beta_schedule", "build_model", "evaluate", "expected_nll", "gaussian_kl", "load_breast_cancer_tabular",
+    "load_breastmnist", "load_dataset", "load_digits_pair", "load_run", "make_phantom", "per_sample_uncertainty",
+    "reliability", "save_run", "train", "uncertainty_gap",
 ]
