@@ -318,10 +318,10 @@ def _show_samples(lab: LabSession) -> None:
     with right:
         question = st.selectbox("Question for the heatmap", list(table["question"]), key="lab_heat_q")
         answer = table.loc[table["question"] == question, "true answer"].iloc[0]
-        probs = lab.cached(f"heat-{question}", version,
-                           lambda: {loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()})
-        st.plotly_chart(digit_heatmaps(probs, question, first.task.to_target(answer)), width="stretch",
-                        key="lab_heatmap")
+        fig = lab.cached(f"heat-{question}", version, lambda: digit_heatmaps(
+            {loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()}, question,
+            first.task.to_target(answer)))
+        st.plotly_chart(fig, width="stretch", key="lab_heatmap")
         st.caption("Rows: answer positions in the order the model writes them"
                    + (" (units first)." if lab.base.reverse else "."))
 

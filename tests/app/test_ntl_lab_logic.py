@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from pages._ui.ntl_lab import latest_eval, verdict
@@ -81,3 +82,11 @@ def test_heatmaps_show_the_given_probabilities():
     assert len(fig.data) == 2
     assert np.allclose(np.asarray(fig.data[0].z), p) and np.allclose(np.asarray(fig.data[1].z), p[::-1])
     assert list(fig.data[0].y) == ["pos 0 (true 3)", "pos 1 (true 1)"]
+
+
+def test_unvalidated_specs_pass_plotly_validation():
+    """The figures skip validation for speed; their specs must still be valid plotly."""
+    hist = _hist({5: (0.5, 1.0), 10: (0.6, math.nan)}) + _hist({5: (0.4, 2.0)}, split="extrapolation")
+    for fig in (curves_figure({"ce": hist, "was": hist}),
+                digit_heatmaps({"ce": np.full((3, 10), 0.1), "mse": np.eye(10)[:3]}, "12+34=", "64")):
+        go.Figure(fig.to_dict())  # raises ValueError on any invalid property
