@@ -82,21 +82,23 @@ class _SoftmaxCEAndNumberLogProbs(torch.autograd.Function):
         # token whose probability underflows still gets a finite log-probability.
         x_num = NTLoss.rows_at(logits, number_rows).to(work)
         log_probs_nt = x_num[:, number_ids] - torch.logsumexp(x_num, -1, keepdim=True)
-        ctx.save_for_backward(probs, valid_rows, flat_labels, number_rows, number_ids)
+        ctx.save_for_backward(valid_rows, flat_labels, number_rows, number_ids)
+        # Held as a plain attribute, not saved: backward drops this last reference and returns the
+        # buffer as the gradient, which autograd can then adopt as `.grad` without a copy.
+        ctx.probs = probs
         ctx.meta = (tuple(logits.shape), logits.dtype, max(n_valid, 1))
-        ctx.consumed = False
         return ce, log_probs_nt
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_ce: Tensor, grad_log_probs_nt: Tensor):  # type: ignore[override]
-        if ctx.consumed:
+        probs, ctx.probs = ctx.probs, None
+        if probs is None:
             raise RuntimeError(
                 "CEWithNTL turns its softmax buffer into the gradient in place; backward can run "
                 "once per forward (retain_graph=True is not supported)."
             )
-        ctx.consumed = True
-        probs, valid_rows, flat_labels, number_rows, number_ids = ctx.saved_tensors
+        valid_rows, flat_labels, number_rows, number_ids = ctx.saved_tensors
         shape, dtype, n_valid = ctx.meta
         n_rows, vocab = probs.shape
         ce_scale = grad_ce.to(probs.dtype) / n_valid
@@ -112,8 +114,8 @@ class _SoftmaxCEAndNumberLogProbs(torch.autograd.Function):
             0, valid_rows * vocab + flat_labels[valid_rows], (-ce_scale).expand(valid_rows.numel())
         )
         flat.index_add_(0, (number_rows[:, None] * vocab + number_ids[None, :]).flatten(), grad_nt.flatten())
-        grad = grad.view(shape)
-        return grad.to(dtype), None, None, None, None
+        del probs, flat  # leave `grad` as the only reference to the buffer
+        return grad.view(shape).to(dtype), None, None, None, None
 
 
 class CEWithNTL:

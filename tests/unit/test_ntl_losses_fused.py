@@ -130,3 +130,16 @@ def test_output_is_named_tuple_and_weight_zero_is_plain_ce():
     assert ntl.item() > 0
     torch.testing.assert_close(loss, F.cross_entropy(logits.flatten(0, 1), labels.flatten()))
     assert loss.item() == ce.item()
+
+
+def test_gradient_buffer_is_adopted_without_copy():
+    """The softmax buffer becomes ``logits.grad`` itself: no extra (B, T, V) copy in backward."""
+    tok = make_tokenizer("digits", 10)
+    logits = random_logits((2, 5, len(tok)), 10).requires_grad_()
+    out = CEWithNTL(tok)(logits, random_labels(tok, (2, 5), 10))
+    node = out.ce.grad_fn
+    while not hasattr(node, "probs"):
+        node = node.next_functions[0][0]
+    buffer = node.probs.data_ptr()
+    out.loss.backward()
+    assert logits.grad.data_ptr() == buffer
