@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from .ansatz import DEFAULT_PRESET, AnsatzConfig, init_params, preset
+from .circuit import QNODE_DEVICES, make_qnode
 from .simulator import circuit_probs
 
 MECHANISMS = ("born", "bin_jitter")
@@ -76,6 +77,8 @@ class QuantumWeightGenerator(nn.Module):
             raise ValueError(f"weight_range must be two finite numbers lo < hi, got {weight_range!r}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        if qnode_device not in QNODE_DEVICES:
+            raise ValueError(f"qnode_device must be one of {list(QNODE_DEVICES)}, got {qnode_device!r}")
         self.config, self.n_weights, self.mechanism = config, n_weights, mechanism
         self.weight_range, self.seed, self.qnode_device = (lo, hi), int(seed), qnode_device
         params = init_params(config, seed=seed, dtype=dtype, device=device)
@@ -123,8 +126,6 @@ class QuantumWeightGenerator(nn.Module):
         """The reference PennyLane QNode ``qnode(z, rot, ent) -> probs`` (built on first use);
         ``g.qnode(z, g.rot, g.ent)`` equals ``g.probs(z)``."""
         if self._qnode is None:
-            from .circuit import make_qnode
-
             self._qnode = make_qnode(self.config, device=self.qnode_device)
         return self._qnode
 

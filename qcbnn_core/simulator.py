@@ -3,8 +3,9 @@
 Why not just call the QNode: S noise draws through a (broadcast) QNode cost time that grows
 with S and carries PennyLane's per-call overhead. Here the *trainable* part of the circuit is
 shared by all draws, so it is built once per call as one ``2^n × 2^n`` unitary ``U(θ)`` with a
-handful of batched torch ops (single-qubit rotations of all layers as Kronecker products, CRX
-gates as "diagonal + flipped-row" updates, the CNOT ring as one row permutation); only the
+few dozen batched torch ops, all layers at once (single-qubit rotations as Kronecker products,
+each CRX gate as a "diagonal + flipped-row" update of the whole (L, D, D) stack, the CNOT ring as
+one row permutation), then L − 1 matmuls; only the
 encoding differs per draw, and an encoded state is a Kronecker product of per-qubit 2-vectors.
 Probabilities for S draws are then ``|Φ_enc Uᵀ|²``: one (S, D) × (D, D) matmul.
 
@@ -67,7 +68,8 @@ def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor, real: bool = Fals
         (L, n, 2, 2) matrices, complex unless ``real``.
     """
     a = config.angles(rot)
-    c, s = torch.cos(a[..., 0] / 2), torch.sin(a[..., 0] / 2)
+    theta = a[..., 1] if config.rotations == "rot" else a[..., 0]  # the RY angle
+    c, s = torch.cos(theta / 2), torch.sin(theta / 2)
     if config.rotations == "ry":
         m = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
         return m if real else m.to(_complex_dtype(rot.dtype))
@@ -76,9 +78,8 @@ def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor, real: bool = Fals
     if config.rotations == "ryrz":  # RZ(b) RY(a)
         p = torch.exp(-0.5j * a[..., 1])
         return torch.stack([torch.stack([p * c, -p * s], -1), torch.stack([p.conj() * s, p.conj() * c], -1)], -2)
-    # Rot(φ, θ, ω) = RZ(ω) RY(θ) RZ(φ): c, s above are those of θ = a[..., 1]
-    phi, theta, omega = a[..., 0], a[..., 1], a[..., 2]
-    c, s = torch.cos(theta / 2), torch.sin(theta / 2)
+    # Rot(φ, θ, ω) = RZ(ω) RY(θ) RZ(φ)
+    phi, omega = a[..., 0], a[..., 2]
     e_plus, e_minus = torch.exp(-0.5j * (phi + omega)), torch.exp(0.5j * (phi - omega))
     return torch.stack([torch.stack([e_plus * c, -e_minus * s], -1),
                         torch.stack([e_minus.conj() * s, e_plus.conj() * c], -1)], -2)

@@ -139,7 +139,7 @@ def test_shots_counts_match_probs_and_the_pennylane_shot_device():
     ({"mechanism": "gan"}, "mechanism"), ({"n_weights": 0}, "n_weights"), ({"n_weights": 2.5}, "n_weights"),
     ({"weight_range": (1.0, -1.0)}, "weight_range"), ({"weight_range": (0.0, math.nan)}, "weight_range"),
     ({"config": "nope"}, "unknown ansatz preset"), ({"config": 3}, "AnsatzConfig"),
-    ({"dtype": torch.float16}, "dtype"),
+    ({"dtype": torch.float16}, "dtype"), ({"qnode_device": "qiskit.aer"}, "qnode_device"),
 ])
 def test_generator_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -169,3 +169,23 @@ def test_float32_samples_at_the_top_edge_stay_scoreable(monkeypatch):
     q = g.bin_probs().detach().double()
     expected = sum(torch.log(q[j, bins[:, j]] / g.bin_width) for j in range(3))
     np.testing.assert_allclose(g.log_prob(w).detach().double().numpy(), expected.numpy(), rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("mechanism", ["born", "bin_jitter"])
+def test_cuda_generator_matches_cpu(mechanism):
+    config = AnsatzConfig(n_qubits=6, n_layers=3, rotations="rot", entanglement="all_to_all", encoding="rxrz_uniform")
+    cpu, gpu = (QuantumWeightGenerator(config, mechanism=mechanism, seed=3, dtype=torch.float64, device=d)
+                for d in ("cpu", "cuda"))
+    z = cpu.sample_noise(64)
+    c = torch.linspace(0, 1, 64, dtype=torch.float64)
+    (cpu.probs(z) @ c).sum().backward()
+    (gpu.probs(z.cuda()) @ c.cuda()).sum().backward()
+    for name in ("rot", "ent"):
+        torch.testing.assert_close(getattr(gpu, name).grad.cpu(), getattr(cpu, name).grad, atol=1e-10, rtol=0)
+    w_cpu = cpu.sample(16, generator=torch.Generator().manual_seed(0))
+    w_gpu = gpu.sample(16, generator=torch.Generator().manual_seed(0))
+    assert w_gpu.device.type == "cuda"
+    torch.testing.assert_close(w_gpu.detach().cpu(), w_cpu.detach(), atol=1e-10, rtol=0)
+    if mechanism == "bin_jitter":
+        torch.testing.assert_close(gpu.log_prob(w_gpu).detach().cpu(), cpu.log_prob(w_cpu).detach())
