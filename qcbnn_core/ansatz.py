@@ -27,6 +27,7 @@ as in PennyLane)::
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 
 import torch
@@ -62,17 +63,18 @@ class AnsatzConfig:
     encoding: str = "ry_uniform"
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, int) or not 1 <= self.n_qubits <= MAX_QUBITS:
-            raise ValueError(f"n_qubits must be an integer in 1..{MAX_QUBITS}, got {self.n_qubits!r}")
-        if isinstance(self.n_layers, bool) or not isinstance(self.n_layers, int) or not 1 <= self.n_layers <= 20:
-            raise ValueError(f"n_layers must be an integer in 1..20, got {self.n_layers!r}")
+        for name, high in (("n_qubits", MAX_QUBITS), ("n_layers", 20)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= high:
+                raise ValueError(f"{name} must be an integer in 1..{high}, got {value!r}")
+            object.__setattr__(self, name, int(value))  # numpy integers → int, so configs hash alike
         if self.rotations not in ROTATIONS:
             raise ValueError(f"rotations must be one of {sorted(ROTATIONS)}, got {self.rotations!r}")
         if self.angle_range is not None:
-            if isinstance(self.angle_range, bool) or not isinstance(self.angle_range, (int, float)):
-                raise ValueError(f"angle_range must be None or a positive number, got {self.angle_range!r}")
-            if not (math.isfinite(self.angle_range) and self.angle_range > 0):
-                raise ValueError(f"angle_range must be None or a positive finite number, got {self.angle_range!r}")
+            r = self.angle_range
+            if isinstance(r, bool) or not isinstance(r, numbers.Real) or not (math.isfinite(r) and r > 0):
+                raise ValueError(f"angle_range must be None or a positive finite number, got {r!r}")
+            object.__setattr__(self, "angle_range", float(r))
         if self.entanglement not in ENTANGLEMENTS:
             raise ValueError(f"entanglement must be one of {list(ENTANGLEMENTS)}, got {self.entanglement!r}")
         if self.entanglement != "none" and self.n_qubits < 2:

@@ -122,13 +122,19 @@ def test_layer_states_validates_shapes():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_qubits": 0}, "n_qubits"), ({"n_qubits": 11}, "n_qubits"), ({"n_qubits": 2.0}, "n_qubits"),
-    ({"n_layers": 0}, "n_layers"), ({"rotations": "rx"}, "rotations"), ({"angle_range": -1.0}, "angle_range"),
+    ({"n_layers": 0}, "n_layers"), ({"n_layers": 21}, "n_layers"), ({"n_layers": True}, "n_layers"),
+    ({"rotations": "rx"}, "rotations"), ({"angle_range": -1.0}, "angle_range"), ({"angle_range": "1"}, "angle_range"),
     ({"angle_range": float("inf")}, "angle_range"), ({"entanglement": "cz"}, "entanglement"),
     ({"encoding": "gauss"}, "encoding"), ({"n_qubits": 1, "entanglement": "cnot_ring"}, "at least 2 qubits"),
 ])
 def test_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AnsatzConfig(**kwargs)
+
+
+def test_numpy_numbers_are_accepted_and_normalised():
+    c = AnsatzConfig(n_qubits=np.int64(3), n_layers=np.int32(2), angle_range=np.float32(0.5))
+    assert c == AnsatzConfig(n_qubits=3, n_layers=2, angle_range=0.5) and type(c.n_qubits) is int
 
 
 def test_presets_and_param_counts():
