@@ -1,0 +1,52 @@
+"""python -m ntl_core train: JSON report on a tiny configuration, run directories, errors."""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from ntl_core.cli import main
+from ntl_core.training import load_runs
+from tests.unit.ntl_train_helpers import one_thread  # noqa: F401  (autouse fixture)
+
+TINY = ["train", "--preset", "Tiny (tests)", "--device", "cpu", "--steps", "3", "--no-progress"]
+
+
+def test_json_report_per_seed_and_summary(capsys, tmp_path):
+    assert main([*TINY, "--losses", "ce,was", "--seeds", "0,1", "--json", "--out", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["losses"] == ["ce", "was"] and report["seeds"] == [0, 1] and report["steps"] == 3
+    assert {(r["loss"], r["seed"]) for r in report["runs"]} == {("ce", 0), ("was", 0), ("ce", 1), ("was", 1)}
+    per_seed = {(r["loss"], r["seed"]): r["final"]["interpolation"]["exact_match"] for r in report["runs"]}
+    summary = report["summary"]["was"]["interpolation"]["exact_match"]
+    assert summary["values"] == [per_seed[("was", 0)], per_seed[("was", 1)]]
+    assert summary["mean"] == pytest.approx(statistics.mean(summary["values"]))
+    diff = report["paired_vs_ce"]["was"]["interpolation"]["exact_match"]
+    assert diff["mean_diff"] == pytest.approx(statistics.mean(
+        per_seed[("was", s)] - per_seed[("ce", s)] for s in (0, 1)))
+    assert set(report["summary"]["ce"]) == {"interpolation", "extrapolation"}
+    # the run directories open again (what the lab page does), and summary.json equals stdout
+    runs = load_runs(tmp_path)
+    assert sorted(r.name for r in runs) == ["ce-seed0", "ce-seed1", "was-seed0", "was-seed1"]
+    assert all(r.has_checkpoint and r.config.steps == 3 for r in runs)
+    assert json.loads((tmp_path / "summary.json").read_text()) == report
+
+
+def test_table_output(capsys):
+    assert main([*TINY, "--losses", "ce,mse", "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "[interpolation]" in out and "paired mse − ce:" in out and "exact_match" in out
+
+
+def test_bad_config_exits_with_a_message(capsys):
+    assert main([*TINY, "--lr", "0"]) == 2
+    assert "learning rate" in capsys.readouterr().err
+
+
+def test_module_entry_point_rejects_unknown_losses():
+    proc = subprocess.run([sys.executable, "-m", "ntl_core", "train", "--losses", "ce,l1"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "unknown loss" in proc.stderr
