@@ -2,9 +2,9 @@
 import streamlit as st
 
 from pages._ui.common import sidebar
-from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, controls,
-                                        data_section, explainer, init_state, live, runs_tab, settings, study_body,
-                                        study_settings, compare_key, study_key)
+from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, compare_key,
+                                        data_section, explainer, init_state, run_panel, runs_tab, settings,
+                                        study_body, study_key, study_settings)
 
 seed = sidebar()
 st.title("Training and uncertainty: QCBNN vs. Bayesian CNN")
@@ -16,14 +16,14 @@ with compare:
     with st.expander("Settings", expanded=True):
         settings()
     if data is not None:
-        controls(LAB_KEY, build_compare, compare_key, seed)
-        live(LAB_KEY, compare_body, "Press **Start** to train the QCBNN and the BNN side by side on the same data.")
+        run_panel(LAB_KEY, build_compare, compare_key, seed, compare_body,
+                  "Press **Start** to train the QCBNN and the BNN side by side on the same data.")
 with study:
     st.markdown("The paper's second point: circuits with **learnable entanglement and constrained rotations** "
                 "do best. Train several ansätze briefly with the same seed and compare.")
     study_settings()
     if data is not None:
-        controls(STUDY_KEY, build_study, study_key, seed)
-        live(STUDY_KEY, study_body, "Press **Start** to train one QCBNN per chosen ansatz.")
+        run_panel(STUDY_KEY, build_study, study_key, seed, study_body,
+                  "Press **Start** to train one QCBNN per chosen ansatz.")
 with runs:
     runs_tab()

@@ -90,7 +90,7 @@ def shots_figure(counts: np.ndarray, exact: np.ndarray, title: str = "Bitstrings
         go.Scatter(x=labels, y=exact, name="exact |amplitude|²", mode="markers", marker=dict(color="black", size=6)),
     ])
     fig.update_layout(title=title, xaxis_type="category", xaxis_title="bitstring", yaxis_title="frequency",
-                      height=360, legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+                      height=400, legend=dict(orientation="h", y=-0.45), margin=dict(t=50, b=110))
     return fig
 
 
@@ -234,9 +234,11 @@ def draws_figure(p_draws: np.ndarray, labels: Sequence[str], title: str) -> go.F
     """Predictive distribution of selected inputs: p(positive) of every weight draw, ``p_draws: (S, K)``."""
     fig = go.Figure()
     for k, label in enumerate(labels):
-        fig.add_trace(go.Box(x=[label] * len(p_draws), y=p_draws[:, k], name=label, boxpoints="all", jitter=0.5, pointpos=0,
+        fig.add_trace(go.Box(x=[label] * len(p_draws), y=p_draws[:, k], name=label, boxpoints="all", jitter=0.5,
+                             pointpos=0,
                              marker=dict(size=3, color=_PALETTE[k % len(_PALETTE)]), showlegend=False))
-    fig.update_layout(title=title, yaxis_title="p(positive) per weight draw", yaxis_range=[-0.02, 1.02], xaxis_type="category",
+    fig.update_layout(title=title, yaxis_title="p(positive) per weight draw", yaxis_range=[-0.02, 1.02],
+                      xaxis_type="category",
                       height=340, margin=dict(t=50))
     return fig
 

@@ -44,7 +44,8 @@ class Draw:
     """One weight draw and the path that produced it.
 
     Attributes:
-        z: (n_qubits,) circuit input of the followed path (noise for ``born``, conditioning input c_j for ``bin_jitter``).
+        z: (n_qubits,) circuit input of the followed path (noise for ``born``, conditioning input c_j
+            for ``bin_jitter``).
         weights: (64,) the drawn weights (``QuantumWeightGenerator.sample``).
         steps: the step-through, in order.
     """
@@ -110,8 +111,8 @@ def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow:
         steps.append(Step("Measurement", "We read out the exact probabilities p_b of all bitstrings b (the simulator "
                           "gives them; hardware would estimate them from shots).", "probs", p))
         extra = f" The first {dim} weights use this z; the rest use {k - 1} more noise draws." if k > 1 else ""
-        steps.append(Step("Continuous weights", f"w_j = shift_j + scale_j·({dim}·p_j − 1): p moves smoothly with z, so "
-                          f"the weights are continuous random numbers.{extra}", "weights", w))
+        steps.append(Step("Continuous weights", f"w_j = shift_j + scale_j·({dim}·p_j − 1): p moves smoothly "
+                          f"with z, so the weights are continuous random numbers.{extra}", "weights", w))
     else:
         lo, hi = g.weight_range
         bit = int(min(max(math.floor((w[follow] - lo) / g.bin_width), 0), dim - 1))
@@ -132,7 +133,8 @@ def many_draws(config: AnsatzConfig, mechanism: str, seed: int, n_draws: int) ->
         return g.sample(n_draws, generator=draw_stream(seed, 10**6)).double().numpy()
 
 
-def shots(config: AnsatzConfig, mechanism: str, seed: int, z: np.ndarray, n_shots: int) -> tuple[np.ndarray, np.ndarray]:
+def shots(config: AnsatzConfig, mechanism: str, seed: int, z: np.ndarray,
+          n_shots: int) -> tuple[np.ndarray, np.ndarray]:
     """Measure the circuit ``n_shots`` times on input ``z`` (n,).
 
     Returns:

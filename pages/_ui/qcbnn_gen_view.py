@@ -156,7 +156,8 @@ def step_through(draw: gen.Draw) -> None:
                         help="bin+jitter runs the circuit once per weight; pick which run to step through.")
     i = st.session_state["gen_step"]
     step = draw.steps[i]
-    st.progress((i + 1) / n_steps, text=f"Step {i + 1} of {n_steps}: {step.title} (draw #{st.session_state['gen_draw']})")
+    draw_no = st.session_state["gen_draw"]
+    st.progress((i + 1) / n_steps, text=f"Step {i + 1} of {n_steps}: {step.title} (draw #{draw_no})")
     st.markdown(f"**{step.title}.** {step.explanation}")
     if step.kind == "noise":
         fig = plots.noise_figure(step.data, title=step.title)
@@ -181,7 +182,8 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
     counts, exact = _shots(cfg, mechanism, seed, tuple(float(v) for v in draw.z), int(n_shots))
     left, right = st.columns(2)
     with left:
-        what = "this draw's noise z" if mechanism == "born" else f"weight {st.session_state.get('gen_follow', 0)}'s input"
+        follow = st.session_state.get("gen_follow", 0)
+        what = "this draw's noise z" if mechanism == "born" else f"weight {follow}'s input"
         st.plotly_chart(plots.shots_figure(counts, exact, title=f"{n_shots} shots on {what}"), width="stretch",
                         key="gen_shots")
     with right:
@@ -215,7 +217,8 @@ def explainer() -> None:
         "A parametrised quantum circuit U(θ) turns a noise vector z into a probability vector "
         r"$p(z) = |U(\theta)\,E(z)|0\rangle|^2$ over the $2^n$ bitstrings; because p moves smoothly with z, "
         r"an affine map $w_j = s_j + a_j(2^n p_j(z) - 1)$ gives **continuous random weights** (Born machine). "
-        r"Alternatively measure a bitstring b and add jitter, $w = \mathrm{lo} + (b + u)\Delta$, which has an exact density."
+        r"Alternatively measure a bitstring b and add jitter, $w = \mathrm{lo} + (b + u)\Delta$, "
+        "which has an exact density."
     )
     st.caption("What to do: pick an ansatz, press **Next step** to follow one draw from noise to the 16 kernels, "
                "then scroll down to see thousands of draws against the prior.")

@@ -19,14 +19,12 @@ from qcbnn_core.metrics import UNCERTAINTY_MEASURES
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import load_run
 from qcbnn_core.trainer import TrainConfig
-from pages._ui.common import session_id, training_slots
+from pages._ui.live_training import LiveControls
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, LabSession, ModelResult, certainty_order, gap_verdict, load_data,
                                  result_from_run, study_table)
 from pages._ui.url_state import read_query_params, write_query_params
 
-LAB_KEY, STUDY_KEY, MSG_KEY = "qt_lab", "qt_study", "qt_msg"
-TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long
-TICK_INTERVAL_S = 0.5
+LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
 DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
                "breast_cancer": "sklearn breast cancer (tabular)", "breastmnist": "BreastMNIST (upload .npz)"}
 MAX_TRAIN = 546
@@ -169,116 +167,24 @@ def build_study(seed: int) -> LabSession:
 
 
 # ----------------------------------------------------------------------------- Start / Pause / Step / Reset
-def _say(kind: str, text: str) -> None:
-    """Queue a message for the next draw (button callbacks run before the page is drawn)."""
-    st.session_state[MSG_KEY] = (kind, text)
+def _runner(key: str, build: Callable[[int], LabSession], seed: int) -> LiveControls:
+    return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab",
+                        lambda lab: f"Finished: {lab.epoch} epochs.")
 
 
-def _slot_or_say() -> bool:
-    slots = training_slots()
-    if slots.acquire(session_id()):
-        return True
-    _say("warning", f"All {slots.max_runs} training slots on this server are busy (other students are training). "
-                    "Wait a minute and press Start again, or open a saved run directory in the last tab.")
-    return False
+def run_panel(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int,
+              body: Callable[[LabSession], None], idle_text: str) -> None:
+    """Start/Pause/Step/Reset for the lab under ``key``, then its live view (progress + ``body``)."""
+    runner = _runner(key, build, seed)
+    lab: LabSession | None = runner.session
+    changed = lab is not None and lab.key != current_key(seed)
+    runner.buttons(started=bool(lab and lab.steps_done), settings_changed=changed)
 
+    def with_progress(live: LabSession) -> None:
+        _progress(live)
+        body(live)
 
-def _lab_or_build(key: str, build: Callable[[int], LabSession], seed: int) -> LabSession | None:
-    lab = st.session_state.get(key)
-    if lab is not None:
-        return lab
-    try:
-        lab = build(seed)
-    except ValueError as err:
-        _say("error", f"Cannot start: {err}")
-        return None
-    st.session_state[key] = lab
-    return lab
-
-
-def _tick(lab: LabSession) -> None:
-    try:
-        lab.tick(TICK_BUDGET_S)
-    except ValueError as err:
-        lab.running = False
-        training_slots().release(session_id())
-        _say("error", f"Training stopped: {err}")
-
-
-def _on_start(key: str, build: Callable[[int], LabSession], seed: int) -> None:
-    lab = _lab_or_build(key, build, seed)
-    if lab is not None and lab.finished:
-        _say("info", "This run is finished. Press Reset to train again.")
-    elif lab is not None:
-        lab.running = _slot_or_say()
-
-
-def _on_pause(key: str) -> None:
-    lab = st.session_state.get(key)
-    if lab is not None:
-        lab.running = False
-    training_slots().release(session_id())
-
-
-def _on_step(key: str, build: Callable[[int], LabSession], seed: int) -> None:
-    lab = _lab_or_build(key, build, seed)
-    if lab is None or lab.finished:
-        return
-    lab.running = False
-    if _slot_or_say():
-        _tick(lab)
-        training_slots().release(session_id())
-
-
-def _on_reset(key: str) -> None:
-    _on_pause(key)
-    st.session_state.pop(key, None)
-
-
-def controls(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int) -> None:
-    """Start/Pause/Step/Reset for the lab under ``key`` and the message the last action left."""
-    lab: LabSession | None = st.session_state.get(key)
-    running = bool(lab and lab.running)
-    cols = st.columns(4)
-    cols[0].button("Resume" if lab and lab.steps_done else "Start", key=f"{key}_start", type="primary",
-                   on_click=_on_start, args=(key, build, seed), disabled=running, width="stretch")
-    cols[1].button("Pause", key=f"{key}_pause", on_click=_on_pause, args=(key,), disabled=not running,
-                   width="stretch")
-    cols[2].button("Step", key=f"{key}_step", on_click=_on_step, args=(key, build, seed), width="stretch",
-                   help=f"Train about {TICK_BUDGET_S:g} s worth of steps (every model), then stop.")
-    cols[3].button("Reset", key=f"{key}_reset", on_click=_on_reset, args=(key,), width="stretch")
-    if lab is not None and getattr(lab, "key", None) != current_key(seed):
-        st.caption("Settings changed: press **Reset** to apply them to a new run.")
-    msg = st.session_state.pop(MSG_KEY, None)
-    if msg:
-        getattr(st, msg[0])(msg[1])
-
-
-def live(key: str, body: Callable[[LabSession], None], idle_text: str) -> None:
-    """The live part; reruns on its own every ``TICK_INTERVAL_S`` while training (a full rerun stops it)."""
-    lab = st.session_state.get(key)
-    st.fragment(run_every=TICK_INTERVAL_S if lab is not None and lab.running else None)(_live_body)(
-        key, body, idle_text)
-
-
-def _live_body(key: str, body: Callable[[LabSession], None], idle_text: str) -> None:
-    lab: LabSession | None = st.session_state.get(key)
-    if lab is None:
-        st.info(idle_text)
-        return
-    if lab.running:
-        if not _slot_or_say():
-            lab.running = False
-            st.rerun()  # a full rerun draws the message and switches the timer off
-        _tick(lab)
-        if lab.finished and lab.running:
-            lab.running = False
-            training_slots().release(session_id())
-            _say("success", f"Finished: {lab.epoch} epochs.")
-        if not lab.running:
-            st.rerun()
-    _progress(lab)
-    body(lab)
+    runner.fragment(with_progress, idle_text)
 
 
 def _progress(lab: LabSession) -> None:
@@ -391,8 +297,8 @@ def study_body(lab: LabSession) -> None:
     table = study_table(lab.results())
     st.dataframe(table.round(4), hide_index=True, width="stretch")
     st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
-    best = table.loc[table["gap predictive entropy"].idxmax(), "model"] if table["gap predictive entropy"].notna().any() \
-        else None
+    gaps = table["gap predictive entropy"]
+    best = table.loc[gaps.idxmax(), "model"] if gaps.notna().any() else None
     st.caption(f"Same seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap: "
                f"**{best}**. Brief runs on one seed: differences within the error bars are not evidence.")
     st.download_button("Download CSV", table.to_csv(index=False), "qcbnn_architecture_study.csv", "text/csv",

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import pages._ui.live_training as live_training
 import pages._ui.qcbnn_train_view as view
 from pages._ui.qcbnn_lab import LabSession, ModelResult, gap_verdict, load_data, result_from_run, study_table
 from pages._ui.slots import TrainingSlots
@@ -30,8 +31,8 @@ TINY = {"ntrain": "24", "epochs": "2", "bs": "16", "strain": "2", "seval": "8", 
 def slots(monkeypatch) -> TrainingSlots:
     """A private cap per test (no leaks into the server registry) and one step per model per tick."""
     mine = TrainingSlots(2)
-    monkeypatch.setattr(view, "training_slots", lambda: mine)
-    monkeypatch.setattr(view, "TICK_BUDGET_S", 0.0)
+    monkeypatch.setattr(live_training, "training_slots", lambda: mine)
+    monkeypatch.setattr(live_training, "TICK_BUDGET_S", 0.0)
     return mine
 
 
