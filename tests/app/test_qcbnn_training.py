@@ -36,6 +36,17 @@ def slots(monkeypatch) -> TrainingSlots:
     return mine
 
 
+TINY_CFG = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
+
+
+def _trained(models: dict[str, ModelConfig]) -> LabSession:
+    """A finished one-epoch run on 24 phantom images (every tick = one step per model)."""
+    lab = LabSession(load_data("phantom", 0, 24), models, TINY_CFG)
+    while not lab.finished:
+        lab.tick(0.0)
+    return lab
+
+
 def _npz(**arrays) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -90,10 +101,8 @@ def test_load_data_cuts_the_training_split_and_validates_uploads():
 
 
 def test_lab_session_lockstep_and_study_table():
-    data = load_data("phantom", 0, 24)
-    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
-    lab = LabSession(data, {"QCBNN": ModelConfig(kind="qcbnn", ansatz="ryrz_product"),
-                            "BNN": ModelConfig(kind="bnn")}, cfg)
+    lab = LabSession(load_data("phantom", 0, 24), {"QCBNN": ModelConfig(kind="qcbnn", ansatz="ryrz_product"),
+                                                   "BNN": ModelConfig(kind="bnn")}, TINY_CFG)
     tick = lab.tick(0.0)
     assert tick.steps == 2 and {t.global_step for t in lab.trainers.values()} == {1}
     while not lab.finished:
@@ -111,11 +120,7 @@ def test_lab_session_lockstep_and_study_table():
 
 
 def test_run_directory_round_trip(tmp_path):
-    data = load_data("phantom", 0, 24)
-    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
-    lab = LabSession(data, {"BNN": ModelConfig(kind="bnn")}, cfg)
-    while not lab.finished:
-        lab.tick(0.0)
+    lab = _trained({"BNN": ModelConfig(kind="bnn")})
     live = lab.results()["BNN"]
     save_run(lab.trainers["BNN"], tmp_path / "bnn")
     loaded = result_from_run(load_run(tmp_path / "bnn"))
@@ -223,11 +228,7 @@ def test_architecture_study_table_and_csv(slots):
 
 
 def test_open_run_directory(tmp_path):
-    data = load_data("phantom", 0, 24)
-    cfg = TrainConfig(epochs=1, batch_size=16, n_samples_train=2, n_samples_eval=8, snapshot_samples=16, n_boot=50)
-    lab = LabSession(data, {"BNN": ModelConfig(kind="bnn")}, cfg)
-    while not lab.finished:
-        lab.tick(0.0)
+    lab = _trained({"BNN": ModelConfig(kind="bnn")})
     save_run(lab.trainers["BNN"], tmp_path / "bnn")
     at = _app()
     at.text_input(key="qt_run_a").input(str(tmp_path / "missing")).run()
