@@ -32,6 +32,13 @@ def _train(cfg_dict: dict, steps: int, threads: int) -> list[dict]:
     return trainer.history
 
 
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a bare string such as addition
+
+
 def main() -> None:
     from ntl_core.training import PRESETS
 
@@ -44,9 +51,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--split", default="interpolation")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a preset field, e.g. --set digits=4 (VALUE parsed as JSON when it can be)")
     parser.add_argument("--json", type=Path, help="histories, rewritten as each run finishes")
     args = parser.parse_args()
-    preset = PRESETS[args.preset].replace(device=args.device)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    preset = PRESETS[args.preset].replace(device=args.device, **{k: _value(v) for k, v in overrides.items()})
     steps = args.steps or preset.steps
     runs = [(loss, int(seed)) for seed in args.seeds.split(",") for loss in args.losses.split(",")]
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -62,7 +72,7 @@ def main() -> None:
               for run, h in histories.items()}
     eval_steps = sorted(next(iter(curves.values())))
     losses = list(dict.fromkeys(loss for loss, _ in runs))
-    print(f"{args.preset}: {args.split} exact match, mean over seeds {args.seeds}")
+    print(f"{args.preset} {overrides or ''}: {args.split} exact match, mean over seeds {args.seeds}")
     print(f"{'step':>6}" + "".join(f"{loss:>8}" for loss in losses))
     for step in eval_steps:
         print(f"{step:>6}" + "".join(
