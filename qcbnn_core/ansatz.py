@@ -36,7 +36,9 @@ ROTATIONS: dict[str, int] = {"ry": 1, "ryrz": 2, "rot": 3}
 """Rotation set → number of angles per qubit and layer."""
 ENTANGLEMENTS: tuple[str, ...] = ("none", "cnot_ring", "crx_ring", "all_to_all")
 ENCODINGS: tuple[str, ...] = ("ry_uniform", "rxrz_uniform", "h_rz_uniform")
-MAX_QUBITS = 10  # the fast path builds a 2^n × 2^n unitary; 2^10 is still a few MB
+# The fast path keeps a (layers, 2^n, 2^n) complex stack per entangling gate for autograd: 1.5 MB
+# per gate at n = 8 (3 layers, complex64), 16x more per 2 extra qubits: too much for a shared server.
+MAX_QUBITS = 8
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class AnsatzConfig:
     """A weight-generating circuit.
 
     Args:
-        n_qubits: Number of wires (1–10); the circuit has ``2**n_qubits`` basis states.
+        n_qubits: Number of wires (1–8); the circuit has ``2**n_qubits`` basis states.
         n_layers: Number of trainable [rotations → entangler] layers (1–20).
         rotations: ``"ry"``, ``"ryrz"`` or ``"rot"`` (see module docstring).
         angle_range: ``None`` (unconstrained) or ``r > 0``: rotation angles are ``r·tanh(raw)``.

@@ -121,7 +121,7 @@ def test_layer_states_validates_shapes():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_qubits": 0}, "n_qubits"), ({"n_qubits": 11}, "n_qubits"), ({"n_qubits": 2.0}, "n_qubits"),
+    ({"n_qubits": 0}, "n_qubits"), ({"n_qubits": 9}, "n_qubits"), ({"n_qubits": 2.0}, "n_qubits"),
     ({"n_layers": 0}, "n_layers"), ({"n_layers": 21}, "n_layers"), ({"n_layers": True}, "n_layers"),
     ({"rotations": "rx"}, "rotations"), ({"angle_range": -1.0}, "angle_range"), ({"angle_range": "1"}, "angle_range"),
     ({"angle_range": float("inf")}, "angle_range"), ({"entanglement": "cz"}, "entanglement"),
