@@ -49,8 +49,22 @@ def _check_split(split: str) -> None:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
 
 
+class _WritesAnswers:
+    """How a task's answers are written by the model: reversed digits when ``self.reverse``."""
+
+    reverse: bool
+
+    def to_target(self, answer: str) -> str:
+        """How the model writes ``answer`` (reversed digits when ``reverse``)."""
+        return reverse_digits(answer) if self.reverse else answer
+
+    def from_target(self, written: str) -> str:
+        """Back from the written form to normal digit order."""
+        return self.to_target(written)
+
+
 @dataclass(frozen=True)
-class ArithmeticTask:
+class ArithmeticTask(_WritesAnswers):
     """``a <op> b =`` with operands drawn uniformly from ``[0, 10**digits)``.
 
     Attributes:
@@ -80,14 +94,6 @@ class ArithmeticTask:
     def answer(self, a: int, b: int) -> str:
         """The true answer in normal digit order, e.g. ``"46"``."""
         return str(_APPLY[self.operation](a, b))
-
-    def to_target(self, answer: str) -> str:
-        """How the model writes ``answer`` (reversed digits when ``reverse``)."""
-        return reverse_digits(answer) if self.reverse else answer
-
-    def from_target(self, written: str) -> str:
-        """Back from the written form to normal digit order."""
-        return self.to_target(written)
 
     @property
     def max_answer_chars(self) -> int:
@@ -177,7 +183,7 @@ def load_qa_file(path: str | Path) -> list[Pair]:
 
 
 @dataclass(frozen=True)
-class FileTask:
+class FileTask(_WritesAnswers):
     """Questions and answers from local files (DeepMind-Mathematics layout).
 
     Attributes:
@@ -210,12 +216,6 @@ class FileTask:
             return pairs, load_qa_file(self.interpolation_path)
         n = min(self.test_size, len(pairs) // 5)
         return pairs[:-n], pairs[-n:]
-
-    def to_target(self, answer: str) -> str:
-        return reverse_digits(answer) if self.reverse else answer
-
-    def from_target(self, written: str) -> str:
-        return self.to_target(written)
 
     @property
     def max_answer_chars(self) -> int:
