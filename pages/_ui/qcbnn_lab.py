@@ -230,10 +230,15 @@ def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "Q
     ci_note = (" Their 95% CIs overlap, so this run cannot tell them apart." if overlap
                else " Their 95% CIs do not overlap.")
     head = f"{quantum} gap {_fmt_gap(q)} vs. {classical} gap {_fmt_gap(c)} in {label}."
+    # A model that answers one class for every input has a "gap" that only says how unsure it is about
+    # the other class, not whether it notices its own mistakes: say so rather than celebrate it.
+    collapsed = [n for n in (quantum, classical) if len(np.unique(results[n].per_sample.get("pred", [0, 1]))) == 1]
+    caveat = "".join(f" Caveat: {n} predicts the same class for every test input, so its gap says little; "
+                     "train longer." for n in collapsed)
     if q["gap"] > c["gap"]:
-        return True, f"{head} {quantum}'s gap is larger, as the paper reports.{ci_note}"
+        return True, f"{head} {quantum}'s gap is larger, as the paper reports.{ci_note}{caveat}"
     return False, (f"{head} {quantum}'s gap is NOT larger than {classical}'s on this run: the paper's finding "
-                   f"does not show here.{ci_note}")
+                   f"does not show here.{ci_note}{caveat}")
 
 
 def study_table(results: dict[str, ModelResult]) -> pd.DataFrame:

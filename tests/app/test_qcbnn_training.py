@@ -66,7 +66,8 @@ def _breastmnist_like(n: int = 12) -> bytes:
 def _result(name: str, gap: float, lo: float, hi: float) -> ModelResult:
     g = {"gap": gap, "ci_low": lo, "ci_high": hi, "mean_wrong": 0.5, "mean_right": 0.5 - gap, "n_wrong": 5,
          "n_right": 20}
-    return ModelResult(name, [], np.zeros((1, 2, 64)), {}, None, {"predictive_entropy": g}, {},
+    per_sample = {"pred": np.arange(25) % 2}
+    return ModelResult(name, [], np.zeros((1, 2, 64)), per_sample, None, {"predictive_entropy": g}, {},
                        {"accuracy": 0.8, "ece": 0.1})
 
 
@@ -77,6 +78,12 @@ def test_gap_verdict_is_computed_from_the_numbers():
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.10, 0.0, 0.2), "BNN": _result("BNN", 0.12, 0.05, 0.2)},
                               "predictive_entropy")
     assert ahead is False and "NOT larger" in text and "overlap, so this run cannot" in text
+    collapsed = _result("QCBNN", 0.30, 0.25, 0.35)
+    collapsed.per_sample["pred"] = np.zeros(25, dtype=int)
+    ahead, text = gap_verdict({"QCBNN": collapsed, "BNN": _result("BNN", 0.10, 0.05, 0.15)}, "predictive_entropy")
+    assert ahead is True and "Caveat: QCBNN predicts the same class for every test input" in text
+    assert "Caveat" not in gap_verdict({"QCBNN": _result("QCBNN", 0.3, 0.25, 0.35),
+                                        "BNN": _result("BNN", 0.1, 0.05, 0.15)}, "predictive_entropy")[1]
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", math.nan, math.nan, math.nan),
                                "BNN": _result("BNN", 0.1, 0.0, 0.2)}, "predictive_entropy")
     assert ahead is None and "undefined for QCBNN" in text
