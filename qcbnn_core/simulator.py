@@ -57,24 +57,21 @@ def _crx_control_masks(config: AnsatzConfig, device: torch.device) -> torch.Tens
     return torch.stack([_bit(r, c, config.n_qubits).bool() for c, _ in config.entangler_pairs])
 
 
-def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor, real: bool = False) -> torch.Tensor:
+def rotation_matrices(config: AnsatzConfig, rot: torch.Tensor) -> torch.Tensor:
     """Single-qubit rotation matrices of every layer and wire.
 
     Args:
         rot: raw parameters (L, n, k).
-        real: return a real tensor (only valid for ``rotations="ry"``).
 
     Returns:
-        (L, n, 2, 2) matrices, complex unless ``real``.
+        (L, n, 2, 2) matrices: real for ``rotations="ry"`` (so their Kronecker product is built in
+        real arithmetic, then cast once), complex otherwise.
     """
     a = config.angles(rot)
     theta = a[..., 1] if config.rotations == "rot" else a[..., 0]  # the RY angle
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
     if config.rotations == "ry":
-        m = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-        return m if real else m.to(_complex_dtype(rot.dtype))
-    if real:
-        raise ValueError("only RY rotations are real")
+        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
     if config.rotations == "ryrz":  # RZ(b) RY(a)
         p = torch.exp(-0.5j * a[..., 1])
         return torch.stack([torch.stack([p * c, -p * s], -1), torch.stack([p.conj() * s, p.conj() * c], -1)], -2)
@@ -126,7 +123,9 @@ def layer_unitaries(config: AnsatzConfig, rot: torch.Tensor, ent: torch.Tensor, 
     Returns:
         (L, D, D) layer unitaries.
     """
-    w = _kron_wires(rotation_matrices(config, rot, real=real))
+    w = _kron_wires(rotation_matrices(config, rot))
+    if not real:
+        w = w.to(_complex_dtype(rot.dtype))
     if config.entanglement == "none":
         return w
     if config.entanglement == "cnot_ring":
