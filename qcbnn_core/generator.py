@@ -10,7 +10,8 @@ Two continuity mechanisms (the circuit itself only has 2^n discrete outcomes):
     learnable per weight, initialised ``shift_j ~ U(weight_range)`` — like a usual conv init,
     which breaks the symmetry between feature maps — and ``scale_j = (hi − lo)/8``). With n = 6,
     one draw's 64 probabilities become the 64 conv weights (16 kernels of 2×2). If
-    ``n_weights > D``, each sample uses ``ceil(n_weights/D)`` independent draws, concatenated.
+    ``n_weights > D``, each sample uses ``ceil(n_weights/D)`` independent draws, concatenated;
+    if ``n_weights < D``, the first ``n_weights`` probabilities are used.
     ``sample`` is differentiable (reparameterised through z); there is no closed-form density,
     so ``log_prob`` raises and a KL term must be estimated (e.g. adversarially).
 
