@@ -8,7 +8,9 @@ from .drawing import draw_mpl, draw_text
 from .generator import QuantumWeightGenerator
 from .simulator import circuit_probs, layer_states
 # models, objectives, metrics, training, runs (helper "qcbnn-models")
-from .data import QCBNNDataset, Split, load_breast_cancer_tabular, load_breastmnist, load_dataset, load_digits_pair, make_phantom
+from .data import (
+    QCBNNDataset, Split, load_breast_cancer_tabular, load_breastmnist, load_dataset, load_digits_pair, make_phantom,
+)
 from .metrics import Evaluation, evaluate, per_sample_uncertainty, reliability, uncertainty_gap
 from .models import MCNet, ModelConfig, build_model
 from .objectives import Objective, beta_schedule, expected_nll, gaussian_kl

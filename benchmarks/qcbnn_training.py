@@ -1,0 +1,63 @@
+"""Seconds per training epoch on the phantom (default settings), QCBNN vs BNN vs CNN, and torch threads 1 vs 2.
+
+Target (issue 4): the default QCBNN phantom training (``python -m qcbnn_core train``, 30 epochs) in at most about
+2 minutes on a 2-core CPU. Prints medians over interleaved repeats and the projected full-run time; not a test.
+
+    .venv/bin/python benchmarks/qcbnn_training.py [--repeats 3] [--threads 1 2]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from qcbnn_core.data import make_phantom  # noqa: E402
+from qcbnn_core.models import ModelConfig  # noqa: E402
+from qcbnn_core.trainer import TrainConfig, Trainer  # noqa: E402
+
+
+def one_epoch(data, kind: str, threads: int) -> float:
+    """Wall time of one full epoch (training steps + validation scoring + weight snapshot)."""
+    torch.set_num_threads(threads)
+    trainer = Trainer(data, ModelConfig(kind=kind), TrainConfig(device="cpu"))
+    trainer.step(1)  # warm-up: first-call allocations
+    t0 = time.perf_counter()
+    trainer.epoch()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    args = ap.parse_args()
+    data = make_phantom(seed=0)
+    epochs = TrainConfig().epochs
+    kinds = ("qcbnn", "bnn", "cnn")
+    times: dict[tuple[str, int], list[float]] = {(k, t): [] for k in kinds for t in args.threads}
+    for _ in range(args.repeats):  # interleaved, so a load spike hits every configuration alike
+        for t in args.threads:
+            for k in kinds:
+                times[(k, t)].append(one_epoch(data, k, t))
+    print(f"phantom, default TrainConfig, {args.repeats} interleaved repeats; medians")
+    print(f"{'model':<7}{'threads':>8}{'s/epoch':>10}{f'x{epochs} epochs (s)':>20}")
+    for (k, t), v in times.items():
+        med = statistics.median(v)
+        print(f"{k:<7}{t:>8}{med:>10.2f}{med * epochs:>20.1f}")
+    t0 = args.threads[0]
+    q, b = statistics.median(times[("qcbnn", t0)]), statistics.median(times[("bnn", t0)])
+    print(f"ratio QCBNN/BNN per epoch (threads={t0}): {q / b:.2f}")
+    if len(args.threads) > 1:
+        t1 = args.threads[1]
+        r = statistics.median(times[("qcbnn", t1)]) / q
+        print(f"ratio QCBNN threads={t1} / threads={t0}: {r:.2f}")
+
+
+if __name__ == "__main__":
+    main()
