@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta", type=float, default=defaults.beta_max, help="final KL weight")
     t.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
     t.add_argument("--prior-sigma", type=float, default=defaults.prior_sigma)
+    t.add_argument("--lr-generator", type=float, default=None, help="circuit learning rate (default: --lr)")
+    t.add_argument("--disc-steps", type=int, default=defaults.disc_steps, help="discriminator updates per step (born)")
+    t.add_argument("--disc-lr", type=float, default=defaults.disc_lr, help="discriminator learning rate (born)")
     t.add_argument("--n-boot", type=int, default=defaults.n_boot, help="bootstrap replicates for the gap CIs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (classical part)")
     t.add_argument("--threads", type=int, default=1,
@@ -86,7 +89,8 @@ def run_train(args) -> dict:
     model_cfg = ModelConfig(kind=args.model, ansatz=args.ansatz, ansatz_overrides=overrides, mechanism=args.mechanism)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, n_samples_train=args.samples_train,
                       n_samples_eval=args.samples_eval, beta_max=args.beta, warmup_epochs=args.warmup_epochs,
-                      prior_sigma=args.prior_sigma, n_boot=args.n_boot, seed=args.seed, device=args.device)
+                      prior_sigma=args.prior_sigma, n_boot=args.n_boot, seed=args.seed, device=args.device,
+                      lr_generator=args.lr_generator, disc_steps=args.disc_steps, disc_lr=args.disc_lr)
     callbacks = [] if args.quiet else [TqdmCallback(desc=f"{args.model} on {data.name}", file=sys.stderr)]
     t0 = time.perf_counter()
     trainer = Trainer(data, model_cfg, cfg, callbacks)

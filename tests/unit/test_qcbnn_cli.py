@@ -13,7 +13,7 @@ TINY = ["--epochs", "1", "--samples-train", "2", "--samples-eval", "8", "--n-boo
 
 
 def test_json_output_of_a_tiny_run(capsys, tmp_path):
-    assert main(["train", "--data", "digits", "--model", "qcbnn", "--n-layers", "1", "--json", "--out",
+    assert main(["train", "--data", "digits", "--model", "qcbnn", "--n-layers", "1", "--disc-steps", "1", "--json", "--out",
                  str(tmp_path / "run"), *TINY]) == 0
     out = json.loads(capsys.readouterr().out)
     assert 0.0 <= out["accuracy"] <= 1.0 and 0.0 <= out["ece"] <= 1.0
@@ -21,7 +21,7 @@ def test_json_output_of_a_tiny_run(capsys, tmp_path):
         gap = out["uncertainty_gap"][measure]
         assert {"gap", "ci_low", "ci_high", "n_wrong", "n_right"} <= set(gap)
     assert out["config"]["model"]["kind"] == "qcbnn" and out["config"]["train"]["epochs"] == 1
-    assert out["config"]["model"]["ansatz_overrides"] == {"n_layers": 1}
+    assert out["config"]["model"]["ansatz_overrides"] == {"n_layers": 1} and out["config"]["train"]["disc_steps"] == 1
     assert out["synthetic"] is False and out["data"]["name"] == "digits"
     assert load_run(out["out"]).metrics["test"]["accuracy"] == pytest.approx(out["accuracy"])
 
