@@ -158,6 +158,7 @@ class _NumberTokenLoss:
         self.digit_level = digit_level
         self.reweigh = reweigh
         self._device_tables: dict[torch.device, NumberTokenTable] = {}
+        self._max_dist_on: dict[tuple[torch.device, torch.dtype], Tensor] = {}
 
     # --- ntloss-compatible read-only attributes -------------------------------------------------
     @property
@@ -213,6 +214,24 @@ class _NumberTokenLoss:
         y = table.value_of_id[safe]
         return y, ~torch.isnan(y)
 
+    def checked_targets(
+        self,
+        logits: Tensor,
+        labels: Tensor,
+        loss_weights: Tensor | None,
+        reduction: str,
+        ignore_index: int,
+    ) -> tuple[Tensor, Tensor]:
+        """Validate ``forward``'s arguments, then return :meth:`number_targets`.
+
+        Raises:
+            ValueError, TypeError: see :func:`validate_inputs`; unknown ``reduction``.
+        """
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{reduction} is not a valid value for reduction; use one of {REDUCTIONS}")
+        validate_inputs(logits, labels, loss_weights, self.vocab_size)
+        return self.number_targets(labels, ignore_index)
+
     @staticmethod
     def rows_at(logits: Tensor, flat_positions: Tensor, columns: Tensor | None = None) -> Tensor:
         """Gather logits at flat positions (and optionally columns) without copying all of B·T·V.
@@ -267,7 +286,11 @@ class _NumberTokenLoss:
         Returns:
             ``(K,)`` reweighed loss.
         """
-        max_dist = self.max_dist.to(dtype=loss.dtype, device=loss.device)
+        key = (loss.device, loss.dtype)
+        # Cached: a host-to-GPU copy on every call would stall the stream (a sync per step).
+        max_dist = self._max_dist_on.get(key)
+        if max_dist is None:
+            max_dist = self._max_dist_on[key] = self.max_dist.to(dtype=loss.dtype, device=loss.device)
         return loss * mass + _REWEIGH_MARGIN * max_dist * (1 - mass)
 
     @staticmethod
@@ -380,10 +403,7 @@ class _NumberTokenLoss:
         Raises:
             ValueError, TypeError: invalid inputs (see :func:`validate_inputs`) or reduction.
         """
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{reduction} is not a valid value for reduction; use one of {REDUCTIONS}")
-        validate_inputs(logits, labels, loss_weights, self.vocab_size)
-        y, is_target = self.number_targets(labels, ignore_index)
+        y, is_target = self.checked_targets(logits, labels, loss_weights, reduction, ignore_index)
         positions = torch.nonzero(is_target.flatten()).squeeze(1)
         weights = (
             loss_weights.flatten()[positions].to(logits.dtype)
@@ -475,6 +495,7 @@ class NTLossDotProduct(_NumberTokenLoss):
 
     def setup_max_dist(self) -> None:
         """Largest value the loss can take: ``f`` between the smallest and largest number value."""
+        self._max_dist_on.clear()
         lo, hi = self.table.values.min(), self.table.values.max()
         self.max_dist = torch.maximum(
             self.loss_function(lo, hi).abs(), self.loss_function(hi, lo).abs()

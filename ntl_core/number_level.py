@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ntl_core.losses import REDUCTIONS, NTLossDotProduct, Reduction, validate_inputs
+from ntl_core.losses import NTLossDotProduct, Reduction
 from ntl_core.number_tokens import VocabSource
 
 
@@ -120,6 +120,7 @@ class NumberLevelLoss(NTLossDotProduct):
 
     def setup_max_dist(self) -> None:
         """sMAPE is bounded by 1."""
+        self._max_dist_on.clear()
         self.max_dist = torch.tensor(1.0)
 
     def forward(
@@ -145,10 +146,7 @@ class NumberLevelLoss(NTLossDotProduct):
         Raises:
             ValueError, TypeError: invalid inputs or reduction.
         """
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{reduction} is not a valid value for reduction; use one of {REDUCTIONS}")
-        validate_inputs(logits, labels, loss_weights, self.vocab_size)
-        y, is_digit = self.number_targets(labels, ignore_index)
+        y, is_digit = self.checked_targets(logits, labels, loss_weights, reduction, ignore_index)
         if not bool(is_digit.any()) or (loss_weights is not None and not bool(loss_weights.any())):
             return self.zero_loss(logits, reduction)
         digit_positions = torch.nonzero(is_digit.flatten()).squeeze(1)
