@@ -169,7 +169,7 @@ def build_study(seed: int) -> LabSession:
 # ----------------------------------------------------------------------------- Start / Pause / Step / Reset
 def _runner(key: str, build: Callable[[int], LabSession], seed: int) -> LiveControls:
     return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab",
-                        lambda lab: f"Finished: {lab.epoch} epochs.")
+                        lambda lab: f"Finished: {lab.epoch} epoch{'' if lab.epoch == 1 else 's'}.")
 
 
 def run_panel(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int,

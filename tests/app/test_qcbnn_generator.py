@@ -44,6 +44,19 @@ def test_born_draw_matches_generator_formula_and_qnode():
     np.testing.assert_array_equal(gen.one_draw(CFG, "born", 3, 5).weights, draw.weights)
 
 
+def test_born_with_fewer_states_than_weights_uses_several_noise_draws():
+    cfg = CFG.with_(n_qubits=4)  # 16 basis states for 64 weights: 4 noise draws per weight vector
+    draw = gen.one_draw(cfg, "born", seed=0, draw=2)
+    g = gen.build_generator(cfg, "born", seed=0)
+    z_all = g.sample_noise(4, gen.draw_stream(0, 2)).double()
+    p_all = g.qnode(z_all[0], g.rot.detach().double(), g.ent.detach().double())
+    np.testing.assert_allclose(draw.z, z_all[0].numpy())
+    shift, scale = g.shift.detach().double().numpy()[:16], g.scale.detach().double().numpy()[:16]
+    expected = shift + scale * (16 * np.asarray(p_all) - 1)
+    np.testing.assert_allclose(draw.weights[:16], expected, atol=1e-5)
+    assert "3 more noise draws" in next(s for s in draw.steps if s.title == "Continuous weights").explanation
+
+
 def test_bin_jitter_draw_marks_the_bin_of_the_followed_weight():
     cfg = CFG.with_(n_qubits=4)
     draw = gen.one_draw(cfg, "bin_jitter", seed=1, draw=0, follow=7)
@@ -122,6 +135,13 @@ def test_changing_the_ansatz_redraws_and_a_link_restores_it():
     assert _progress_text(shared).startswith("Step 4 of 6: Measurement")
     assert re.search(r"gave b = [01]{3}", _step_sentence(shared))
     assert shared.session_state["gen_range"] == 1.57  # junk in the link is ignored
+
+
+def test_matplotlib_drawing_toggle():
+    at = _app()
+    at.toggle(key="gen_mpl").set_value(True).run()
+    assert not at.exception and not at.code  # the text diagram is replaced by the matplotlib figure
+    assert at.get("image")
 
 
 def test_unconstraining_the_angles_changes_the_circuit():

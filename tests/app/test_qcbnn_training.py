@@ -194,6 +194,20 @@ def test_start_step_pause_reset(slots):
     assert view.LAB_KEY not in at.session_state and not at.exception
 
 
+def test_tabular_data_trains_to_the_results():
+    at = _app(data="breast_cancer", epochs="1")
+    assert "30 features" in _texts(at.caption) and "SYNTHETIC" not in _texts(at.caption)
+    at.button(key="qt_lab_start").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    assert lab.trainers["QCBNN"].model.source.n_weights == 16 * 30  # a Bayesian dense layer replaces the conv
+    while lab.running:
+        at.run()
+    assert "Finished: 1 epoch." in _texts(at.success) and not at.exception
+    # No images for tabular data: the gallery lists the test indices with their p(positive).
+    order = lab.results()["QCBNN"].per_sample["predictive_entropy"].argsort(kind="stable")
+    assert f"#{order[0]} true" in _texts(at.caption)
+
+
 def test_full_server_gets_a_friendly_message(slots):
     slots.acquire("another-student")
     slots.acquire("a-third-student")
