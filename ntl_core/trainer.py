@@ -7,6 +7,7 @@ can train a chunk per tick and stop instantly.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import deque
 from typing import Iterable, Protocol
@@ -144,10 +145,12 @@ class Trainer:
             self.model.train()
             questions, answers = zip(*self.task.sample_train(self.data_rng, self.cfg.batch_size))
             parts = self._losses(list(questions), list(answers))
-            if not torch.isfinite(parts["loss"]):
-                raise ValueError(f"loss is {parts['loss'].item()} at step {self.step_count + 1}; lower the learning rate")
             self.optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
+            # one device→host copy for all loss parts (each .item() would be its own CUDA sync)
+            values = torch.stack([v.detach().float() for v in parts.values()]).tolist()
+            if not math.isfinite(values[0]):  # before the update, so the weights stay usable
+                raise ValueError(f"loss is {values[0]} at step {self.step_count + 1}; lower the learning rate")
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
@@ -155,7 +158,7 @@ class Trainer:
             elapsed = time.perf_counter() - started
             self._recent.append(elapsed)
             self.train_seconds += elapsed
-            row = {"step": self.step_count, **{k: float(v.detach()) for k, v in parts.items()},
+            row = {"step": self.step_count, **dict(zip(parts, values)),
                    "lr": self.scheduler.get_last_lr()[0], "time": self.train_seconds}
             self.history.append(row)
             for cb in self.callbacks:

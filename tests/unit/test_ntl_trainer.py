@@ -178,3 +178,24 @@ def test_diverging_loss_and_bad_n_raise():
         next(tr.model.parameters()).fill_(float("nan"))
     with pytest.raises(ValueError, match="lower the learning rate"):
         tr.step(1)
+
+
+def test_multidigit_tokenizer_trains_with_ce():
+    tr = Trainer(tiny(loss="ce", tokenizer="multidigit", task="multiplication", digits=2))
+    assert math.isfinite(tr.step(2)["ce"])
+    assert len(tr.model.get_input_embeddings().weight) == 4 + 1110 + 85
+    assert 0 <= tr.evaluate("interpolation", n=4)["exact_match"] <= 1
+
+
+def test_file_task_trains_and_bad_files_name_the_line(tmp_path):
+    good = tmp_path / "train.txt"
+    good.write_text("".join(f"What is {i} plus {i}?\n{2 * i}\n" for i in range(40)))
+    tr = Trainer(tiny(task="file", data_path=str(good), loss="was", reverse=True, eval_size=5))
+    tr.step(2)
+    assert tr.available_splits == ("interpolation",)
+    assert [q for q, _ in tr.sample_questions(2)] == ["What is 35 plus 35?", "What is 36 plus 36?"]
+    assert tr.evaluate("interpolation")["split"] == "interpolation"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("What is 1 plus 1?\n2\nWhat is 2 plus 2?\n")
+    with pytest.raises(ValueError, match="line 3"):
+        Trainer(tiny(task="file", data_path=str(bad)))
