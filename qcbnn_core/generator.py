@@ -223,6 +223,10 @@ class QuantumWeightGenerator(nn.Module):
         picked = torch.gather(log_q, 0, bins).sum(dim=1) - self.n_weights * math.log(self.bin_width)
         return torch.where(inside, picked, torch.full_like(picked, -math.inf))
 
+    def __getstate__(self) -> dict:
+        # the QNode holds a local function and cannot be pickled; it is rebuilt on first use
+        return {**super().__getstate__(), "_qnode": None}
+
     def extra_repr(self) -> str:
         return (f"{self.config.describe()}; n_weights={self.n_weights}, mechanism={self.mechanism}, "
                 f"weight_range={self.weight_range}")

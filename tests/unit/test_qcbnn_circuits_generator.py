@@ -189,3 +189,14 @@ def test_cuda_generator_matches_cpu(mechanism):
     torch.testing.assert_close(w_gpu.detach().cpu(), w_cpu.detach(), atol=1e-10, rtol=0)
     if mechanism == "bin_jitter":
         torch.testing.assert_close(gpu.log_prob(w_gpu).detach().cpu(), cpu.log_prob(w_cpu).detach())
+
+
+def test_pickle_round_trip_after_qnode_use():
+    import pickle
+
+    g = _gen("bin_jitter", n_weights=3, seed=4)
+    g.qnode  # builds the (unpicklable) QNode
+    h = pickle.loads(pickle.dumps(g))
+    torch.testing.assert_close(h.sample(5), g.sample(5))  # parameters and noise stream travel
+    z = g.sample_noise(2)
+    torch.testing.assert_close(h.qnode(z, h.rot, h.ent), g.probs(z))
