@@ -31,6 +31,7 @@ Two continuity mechanisms (the circuit itself only has 2^n discrete outcomes):
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -71,8 +72,8 @@ class QuantumWeightGenerator(nn.Module):
             raise ValueError(f"config must be an AnsatzConfig or a preset name, got {type(config).__name__}")
         if mechanism not in MECHANISMS:
             raise ValueError(f"mechanism must be one of {list(MECHANISMS)}, got {mechanism!r}")
-        if isinstance(n_weights, bool) or not isinstance(n_weights, int) or n_weights < 1:
-            raise ValueError(f"n_weights must be a positive integer, got {n_weights!r}")
+        _check_count(n_weights, "n_weights")
+        n_weights = int(n_weights)
         lo, hi = (float(v) for v in weight_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"weight_range must be two finite numbers lo < hi, got {weight_range!r}")
@@ -233,7 +234,7 @@ class QuantumWeightGenerator(nn.Module):
 
 
 def _check_count(n: int, name: str) -> None:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
 
 
