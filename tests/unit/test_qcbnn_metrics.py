@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from qcbnn_core.metrics import (
@@ -132,3 +134,22 @@ def test_to_dict_is_json_ready():
     d = evaluate(PROBS, Y, n_boot=10).to_dict()
     json.dumps(d)
     assert set(d["uncertainty_gap"]) == {"predictive_entropy", "expected_entropy", "mutual_information", "std_p_positive"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 30), st.integers(0, 2**31 - 1))
+def test_laws_on_random_mc_predictions(s, n, seed):
+    """ECE in [0, 1]; total = aleatoric + epistemic with MI >= 0; AUROC and NLL equal scikit-learn's."""
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet([0.7, 0.7], size=(s, n))
+    y = rng.integers(0, 2, n)
+    ev = evaluate(probs, y, n_boot=20)
+    assert 0.0 <= ev.ece <= 1.0
+    ps = ev.per_sample
+    assert (ps["mutual_information"] >= 0).all()
+    assert (ps["predictive_entropy"] >= ps["expected_entropy"] - 1e-12).all()
+    assert (ps["predictive_entropy"] <= math.log(2) + 1e-12).all()
+    p_mean = probs.mean(0)
+    assert ev.nll == pytest.approx(skm.log_loss(y, p_mean[:, 1], labels=[0, 1]))
+    if 0 < y.sum() < n:
+        assert ev.auroc == pytest.approx(skm.roc_auc_score(y, p_mean[:, 1]))
