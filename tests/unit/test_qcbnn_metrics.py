@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 from qcbnn_core.metrics import (
     auroc, evaluate, per_sample_uncertainty, reliability, uncertainty_gap,
 )
+from tests.unit.qcbnn_doubles import torch_one_thread  # noqa: F401  (autouse fixture)
 
 # Two weight draws, three inputs, two classes; labels 1, 0, 1.
 PROBS = np.array([
@@ -17,7 +18,6 @@ PROBS = np.array([
     [[0.4, 0.6], [0.8, 0.2], [0.3, 0.7]],
 ])
 Y = np.array([1, 0, 1])
-from tests.unit.qcbnn_doubles import torch_one_thread  # noqa: F401  (autouse fixture)
 
 
 
