@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from qcbnn_core import AnsatzConfig, ansatz_preset, circuit_probs, draw_mpl, draw_text, init_params, layer_states
 from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, PRESETS, ROTATIONS
@@ -173,3 +174,29 @@ def test_drawing():
     plt.close(fig)
     with pytest.raises(ValueError, match="z must have shape"):
         draw_text(config, z=[0.0])
+
+configs = st.builds(AnsatzConfig, n_qubits=st.integers(2, 4), n_layers=st.integers(1, 3),
+                    rotations=st.sampled_from(sorted(ROTATIONS)), entanglement=st.sampled_from(ENTANGLEMENTS),
+                    encoding=st.sampled_from(ENCODINGS), angle_range=st.one_of(st.none(), st.floats(0.1, 4.0)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(config=configs, seed=st.integers(0, 10**6))
+def test_laws_probabilities_normalised_and_unentangled_circuits_factorise(config, seed):
+    """Σ_b p(b) = 1 for every circuit; without entanglement the qubits stay independent, so the
+    joint distribution is the product of its one-qubit marginals."""
+    gen = torch.Generator().manual_seed(seed)
+    rot = torch.randn(config.param_shapes["rot"], generator=gen, dtype=torch.float64) * 2
+    ent = torch.randn(config.param_shapes["ent"], generator=gen, dtype=torch.float64) * 2
+    z = torch.rand(3, config.n_qubits, generator=gen, dtype=torch.float64) * 2 - 1
+    p = circuit_probs(config, z, rot, ent)
+    assert (p >= -1e-15).all()
+    np.testing.assert_allclose(p.sum(1).numpy(), 1.0, atol=1e-12)
+    if config.entanglement == "none":
+        joint = p.reshape(3, *[2] * config.n_qubits)
+        product = torch.ones_like(joint)
+        for q in range(config.n_qubits):
+            others = tuple(d + 1 for d in range(config.n_qubits) if d != q)
+            shape = [3] + [2 if d == q else 1 for d in range(config.n_qubits)]
+            product = product * joint.sum(dim=others).reshape(shape)
+        np.testing.assert_allclose(joint.numpy(), product.numpy(), atol=1e-12)
