@@ -258,3 +258,23 @@ def test_reference_tokenizer_copy_is_independent():
     tok = build_tokenizer("multidigit")
     ntloss.NTLoss(copy.deepcopy(tok))
     assert tok.tokenize("123") == ["123"]
+
+
+def test_number_level_without_dot_token_never_joins_across_unk():
+    """No "." in the vocabulary: float_level has nothing to join ("1 <unk> 5" stays 1 and 5).
+
+    ntloss would look up "." with convert_tokens_to_ids, get the <unk> id, and read "1 <unk> 5" as 15.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "a": 1, **{d: i + 2 for i, d in enumerate(DIGITS)}}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]")
+    labels = torch.tensor([[vocab["1"], 0, vocab["5"]]])
+    logits = torch.full((1, 3, len(tok)), -30.0)
+    for t, token in enumerate(["2", "[UNK]", "5"]):  # predicts 2 for the first number, 5 for the second
+        logits[0, t, vocab[token]] = 30.0
+    loss = ntl_core.NumberLevelLoss(tok, float_level=True, reweigh=False)(logits, labels, reduction="none")
+    torch.testing.assert_close(loss, torch.tensor([[1 / 3, 0.0, 0.0]]), atol=1e-5, rtol=0)
