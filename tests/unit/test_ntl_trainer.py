@@ -28,7 +28,8 @@ def test_gpt2_labels_are_the_next_answer_token():
     assert torch.equal(labels[:, :-1][trained[:, :-1]], ids[:, 1:][trained[:, :-1]])
     assert tok.decode(labels[1][trained[1]].tolist(), skip_special_tokens=True) == "64"
     assert labels[1][trained[1]].tolist()[-1] == tok.eos_token_id
-    assert b["attention_mask"][0].tolist() == [1] * 7 + [0] * 3
+    # right padding with <eos> and no attention mask: causal attention never looks ahead to it
+    assert "attention_mask" not in b and b["input_ids"][0, 7:].tolist() == [tok.eos_token_id] * 3
 
 
 def test_t5_decoder_sees_the_target_shifted_right():
