@@ -217,13 +217,13 @@ class FileTask(_WritesAnswers):
         n = min(self.test_size, len(pairs) // 5)
         return pairs[:-n], pairs[-n:]
 
-    @property
+    @cached_property
     def max_answer_chars(self) -> int:
         pairs = [p for path in (self.train_path, self.interpolation_path, self.extrapolation_path)
                  if path is not None for p in load_qa_file(path)]
         return max(len(a) for _, a in pairs)
 
-    @property
+    @cached_property
     def value_scale(self) -> float:
         values = [abs(float(a)) for _, a in self._train_and_holdout[0] if _is_float(a)]
         if not values:
