@@ -143,3 +143,23 @@ def test_gradient_buffer_is_adopted_without_copy():
     buffer = node.probs.data_ptr()
     out.loss.backward()
     assert logits.grad.data_ptr() == buffer
+
+
+def test_gradients_reach_model_parameters_like_separate_losses():
+    """Logits from a linear head (non-leaf): parameter gradients equal those of CE + weight·NTL."""
+    tok = make_tokenizer("numberlike", 11)
+    hidden = torch.randn(2, 7, 16, generator=torch.Generator().manual_seed(11))
+    labels = random_labels(tok, (2, 7), 11)
+    grads = []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        head = torch.nn.Linear(16, len(tok))
+        logits, shifted = shift_for_causal_lm(head(hidden), labels)
+        if fused:
+            loss = CEWithNTL(tok, kind="mse", weight=0.5, reweigh=True)(logits, shifted).loss
+        else:
+            loss = _separate(tok, "mse", True, 0.5, logits, shifted)[0]
+        loss.backward()
+        grads.append((head.weight.grad, head.bias.grad))
+    for got, want in zip(*grads):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-4)
