@@ -13,6 +13,7 @@ import streamlit as st
 from qcbnn_core import ANSATZ_PRESETS, AnsatzConfig, draw_mpl, draw_text, plots
 from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, ROTATIONS
 from qcbnn_core.generator import MECHANISMS
+from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 
@@ -176,8 +177,10 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
     c1, c2, c3 = st.columns(3)
     n_draws = c1.select_slider("Weight draws", DRAW_COUNTS, value=1024, key="gen_ndraws")
     n_shots = c2.select_slider("Shots", SHOT_COUNTS, value=1000, key="gen_nshots")
-    prior = c3.slider("Prior σ", 0.1, 2.0, 1.0, 0.1, key="gen_prior",
-                      help="The Gaussian prior N(0, σ²) of the Bayesian objective (the trainer's default is σ = 1).")
+    default_prior = TrainConfig().prior_sigma
+    prior = c3.slider("Prior σ", 0.1, 2.0, float(default_prior), 0.1, key="gen_prior",
+                      help=f"The Gaussian prior N(0, σ²) of the Bayesian objective (the trainer's default is "
+                           f"σ = {default_prior:g}).")
     samples, corr = _many_draws(cfg, mechanism, seed, int(n_draws))
     counts, exact = _shots(cfg, mechanism, seed, tuple(float(v) for v in draw.z), int(n_shots))
     left, right = st.columns(2)

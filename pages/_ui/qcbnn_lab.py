@@ -78,6 +78,7 @@ class ModelResult:
         gaps: ``{measure: {"gap", "ci_low", "ci_high", "mean_wrong", "mean_right", "n_wrong", "n_right"}}``.
         reliability: ``{"edges", "count", "confidence", "accuracy"}``.
         scores: ``{"accuracy", "ece", …}`` on the test split.
+        prior_sigma: σ of the Gaussian prior N(0, σ²) the model was trained with.
     """
 
     name: str
@@ -88,6 +89,7 @@ class ModelResult:
     gaps: dict[str, dict]
     reliability: dict
     scores: dict[str, float]
+    prior_sigma: float = 1.0
 
 
 def result_from_trainer(name: str, trainer: Trainer) -> ModelResult:
@@ -98,7 +100,7 @@ def result_from_trainer(name: str, trainer: Trainer) -> ModelResult:
         name=name, history=list(trainer.history), snapshots=np.stack(trainer.weight_snapshots),
         per_sample=ev.per_sample, probs=probs.numpy(),
         gaps={k: vars(g).copy() for k, g in ev.uncertainty_gap.items()}, reliability=vars(ev.reliability).copy(),
-        scores=ev.scalars(),
+        scores=ev.scalars(), prior_sigma=trainer.cfg.prior_sigma,
     )
 
 
@@ -117,7 +119,7 @@ def result_from_run(record: RunRecord) -> ModelResult:
         name=name, history=record.history, snapshots=record.weight_snapshots,
         per_sample={k: v for k, v in preds.items() if k != "probs"}, probs=preds.get("probs"), gaps=gaps,
         reliability={k: [nan if v is None else v for v in vals] for k, vals in test["reliability"].items()},
-        scores=scores,
+        scores=scores, prior_sigma=float(record.config["train"]["prior_sigma"]),
     )
 
 

@@ -204,14 +204,14 @@ def compare_body(lab: LabSession) -> None:
         st.info("Curves appear after the first epoch (validation scores are computed at each epoch's end).")
         return
     st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_curves")
-    weights_panel(lab.snapshots(), "qt_w")
+    weights_panel(lab.snapshots(), lab.cfg.prior_sigma, "qt_w")
     if lab.running:
         st.caption("Pause (or wait for the end) to score the test split: uncertainty, calibration and gallery.")
         return
     results_panel(lab.results(), lab.data, "qt_res")
 
 
-def weights_panel(snapshots: dict[str, np.ndarray], key: str) -> None:
+def weights_panel(snapshots: dict[str, np.ndarray], prior_sigma: float, key: str) -> None:
     """Weight distribution per saved epoch: circuit-sampled histograms vs. the BNN's Gaussians."""
     n_saved = min(len(s) for s in snapshots.values())
     c1, c2 = st.columns([3, 1])
@@ -226,7 +226,7 @@ def weights_panel(snapshots: dict[str, np.ndarray], key: str) -> None:
             gauss[f"BNN N(μ, σ²) fitted to {len(w)} draws"] = (float(w.mean()), max(float(w.std()), 1e-6))
         else:
             hist[f"{name} circuit draws"] = w
-    st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=1.0, gaussians=gauss,
+    st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=prior_sigma, gaussians=gauss,
                                              title=f"Weight w_{j} after epoch {epoch}"), width="stretch",
                     key=f"{key}_fig")
 
@@ -332,7 +332,7 @@ def runs_tab() -> None:
         return
     st.plotly_chart(plots.curves_figure({n: r.history for n, r in results.items()}), width="stretch",
                     key="qt_run_curves")
-    weights_panel({n: r.snapshots for n, r in results.items()}, "qt_run_w")
+    weights_panel({n: r.snapshots for n, r in results.items()}, next(iter(results.values())).prior_sigma, "qt_run_w")
     results_panel(results, None, "qt_run_res")
     st.caption("Run directories do not store the test images, so the gallery shows indices only.")
 

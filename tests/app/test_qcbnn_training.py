@@ -135,6 +135,7 @@ def test_run_directory_round_trip(tmp_path):
     assert loaded.gaps["mutual_information"]["gap"] == pytest.approx(live.gaps["mutual_information"]["gap"],
                                                                        nan_ok=True)
     np.testing.assert_allclose(loaded.snapshots, live.snapshots)
+    assert loaded.prior_sigma == live.prior_sigma == TINY_CFG.prior_sigma
 
 
 # ----------------------------------------------------------------------------- AppTest
