@@ -2,6 +2,7 @@
 import streamlit as st
 
 from pages._ui.common import sidebar
+from pages._ui.live_training import pause
 from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, compare_key,
                                         data_section, explainer, init_state, run_panel, runs_tab, settings,
                                         study_body, study_key, study_settings)
@@ -11,6 +12,10 @@ st.title("Training and uncertainty: QCBNN vs. Bayesian CNN")
 explainer()
 init_state()
 data = data_section(seed)
+if data is None:  # unusable data (e.g. a bad upload): a run in progress stops and frees its slot
+    for key in (LAB_KEY, STUDY_KEY):
+        if st.session_state.get(key) is not None and st.session_state[key].running:
+            pause(key)
 compare, study, runs = st.tabs(["Train side by side", "Architecture study", "Open a run directory"])
 with compare:
     with st.expander("Settings", expanded=True):

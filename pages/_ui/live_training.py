@@ -19,6 +19,14 @@ TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; sh
 TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
 
 
+def pause(key: str) -> None:
+    """Stop the session under ``st.session_state[key]`` (if any) and give this browser session's slot back."""
+    live = st.session_state.get(key)
+    if live is not None:
+        live.running = False
+    training_slots().release(session_id())
+
+
 class LiveSession(Protocol):
     running: bool
 
@@ -87,9 +95,7 @@ class LiveControls:
             live.running = self._slot_or_say()
 
     def _on_pause(self) -> None:
-        if self.session is not None:
-            self.session.running = False
-        training_slots().release(session_id())
+        pause(self.key)
 
     def _on_step(self) -> None:
         live = self._session_or_build()

@@ -219,9 +219,12 @@ def test_full_server_gets_a_friendly_message(slots):
     assert not at.exception
 
 
-def test_malformed_upload_shows_an_error_and_nothing_breaks():
+def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
     at = _app()
+    at.button(key="qt_lab_start").click().run()
+    assert at.session_state[view.LAB_KEY].running and slots.in_use() == 1
     at.radio(key="qt_data").set_value("breastmnist").run()
+    assert not at.session_state[view.LAB_KEY].running and slots.in_use() == 0  # unusable data pauses the run
     assert "upload MedMNIST's breastmnist.npz first" in _texts(at.error)
     at.file_uploader(key="qt_upload").upload("breastmnist.npz", b"PK\x03\x04 broken", "application/octet-stream")
     at.run()
