@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -105,14 +107,23 @@ class BrowserPage:
 
     METRIC = "[data-testid='stMetric']"
 
-    def __init__(self, params: dict[str, str], port: int = 8599):
-        from playwright.sync_api import sync_playwright
-
+    def __init__(self, params: dict[str, str]):
+        with socket.socket() as probe:  # a free port: never talk to a server some earlier run left behind
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         self.server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
              str(port), "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
+        try:
+            self._open(f"http://127.0.0.1:{port}", params)
+        except BaseException:
+            self.server.terminate()
+            raise
+
+    def _open(self, url: str, params: dict[str, str]) -> None:
+        from playwright.sync_api import sync_playwright
+
         for _ in range(180):
             try:
                 urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
@@ -125,7 +136,7 @@ class BrowserPage:
         self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.goto(f"{url}/ntl_training_lab?{urllib.parse.urlencode(params)}")
         self.page.get_by_text("Press Start", exact=False).first.wait_for(timeout=300_000)
-        self.page.get_by_role("button", name="Step").click()  # builds the trainers, one tick
+        self.page.get_by_role("button", name="Step", exact=True).click()  # builds the trainers, one tick
         self.page.locator(self.METRIC).filter(has_text="Step (each run)").wait_for(timeout=300_000)
 
     @property
@@ -144,12 +155,12 @@ class BrowserPage:
 
     def advance(self, window: float) -> tuple[int, int, float]:
         before = self.step
-        self.page.get_by_role("button", name="Resume").click()
+        self.page.get_by_role("button", name="Resume", exact=True).click()
         s0, t0 = self._next_change(before)  # first tick boundary after resuming
         time.sleep(window)
         s1, t1 = self._next_change(self.step)  # next tick boundary after the window
-        self.page.get_by_role("button", name="Pause").click()
-        self.page.get_by_role("button", name="Resume").wait_for(timeout=60_000)
+        self.page.get_by_role("button", name="Pause", exact=True).click()
+        self.page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
         time.sleep(1.5)  # let the paused rerun finish before the bare side takes the CPU
         return s0, s1 - s0, t1 - t0
 
@@ -161,6 +172,7 @@ class BrowserPage:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run `finally`: stop the app server we started
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("apptest", "browser"), default="apptest")
     parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
@@ -181,7 +193,7 @@ def main() -> None:
     bare = {loss: Trainer(cfg.replace(loss=loss)) for loss in args.losses.split(",")}
     runs = len(bare)
     print(f"mode={args.mode} preset={args.preset!r} losses={args.losses} device={next(iter(bare.values())).device} "
-          f"eval_every={cfg.eval_every} bare-in={args.bare_in} torch threads={torch.get_num_threads()}")
+          f"eval_every={cfg.eval_every} bare-in={args.bare_in} torch threads={torch.get_num_threads()}", flush=True)
     page_rates, bare_rates, ratios = [], [], []
     try:
         for r in range(args.rounds):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,8 @@ from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
 LAB_KEY = "ntl_lab"
 MSG_KEY = "ntl_lab_msg"
 TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more redraws
-TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
+TICK_INTERVAL_S = 0.5  # restarts the fragment after each run of ticks
+FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
 MAX_DIGITS = 6
 MAX_STEPS = 20_000
@@ -245,32 +247,52 @@ def _settings_changed(lab: LabSession, seed: int) -> bool:
 
 
 def live_panel(seed: int) -> None:
-    """The live part; reruns on its own every ``TICK_INTERVAL_S`` while training (a full rerun stops it)."""
+    """The live part: a fragment that, while training, reruns by itself every ``TICK_INTERVAL_S``."""
     lab = st.session_state.get(LAB_KEY)
     st.fragment(run_every=TICK_INTERVAL_S if lab is not None and lab.running else None)(_live_body)(seed)
 
 
 def _live_body(seed: int) -> None:
+    """Ticks and redraws for up to ``FRAGMENT_RUN_S`` seconds, then ends; the timer starts the next run.
+
+    Several ticks per fragment run, redrawn in place, because the gap between two timer-driven runs
+    (about 1 s on a busy 2-core laptop, measured) would otherwise idle the CPU for almost as long as a
+    tick trains. A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
+    this run at its next ``st`` call, i.e. after the current tick: Pause waits at most one tick.
+    """
     lab: LabSession | None = st.session_state.get(LAB_KEY)
     if lab is None:
         st.info("Press **Start** to train one small model per chosen loss, side by side, on the same data.")
         return
-    if lab.running:
-        if not _slot_or_say():
-            lab.running = False
-            st.rerun()  # a full rerun draws the message and switches the timer off
-        _tick(lab)
-        if lab.finished and lab.running:
-            lab.running = False
-            training_slots().release(session_id())
-            _say("success", f"Finished: {lab.total_steps} steps per run.")
-        if not lab.running:
-            st.rerun()
-    _show_progress(lab)
-    st.plotly_chart(curves_figure(lab.histories()), width="stretch", key="lab_curves")
-    _show_verdict(lab.histories(), seed)
-    if lab.step:
-        _show_samples(lab)
+    progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
+    samples = _samples_view(lab)
+    deadline = time.perf_counter() + FRAGMENT_RUN_S
+    while True:
+        if lab.running:
+            _train_one_tick(lab)
+        with progress.container():
+            _show_progress(lab)
+        curves.plotly_chart(curves_figure(lab.histories()), width="stretch")
+        with verdict_box.container():
+            _show_verdict(lab.histories(), seed)
+        if samples is not None:
+            samples(lab)
+        if not lab.running or time.perf_counter() >= deadline:
+            return
+
+
+def _train_one_tick(lab: LabSession) -> None:
+    """One tick under a slot; on refusal, error or finish, pause and rerun the whole page to stop the timer."""
+    if not _slot_or_say():
+        lab.running = False
+        st.rerun()
+    _tick(lab)
+    if lab.finished and lab.running:
+        lab.running = False
+        training_slots().release(session_id())
+        _say("success", f"Finished: {lab.total_steps} steps per run.")
+    if not lab.running:
+        st.rerun()
 
 
 def _show_progress(lab: LabSession) -> None:
@@ -301,29 +323,45 @@ def _sample_rows(lab: LabSession, split: str) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def _show_samples(lab: LabSession) -> None:
-    # While training, refresh at each new evaluation only (keeps ticks cheap); when paused, at every step.
-    evals = [row["step"] for row in next(iter(lab.histories().values())) if "split" in row]
-    version = (evals[-1] if evals else 0) if lab.running else lab.step
+def _samples_view(lab: LabSession):
+    """Draw the sample widgets once; return a function that (re)draws the table and heatmap when they change.
+
+    While training they change at each new evaluation (answers between evaluations are not worth a
+    tick's time); when paused, at every step. Returns None before the first step.
+    """
+    if not lab.step:
+        return None
     first = next(iter(lab.trainers.values()))
-    left, right = st.columns([3, 2])
-    with left:
-        split = st.radio("Test questions", first.available_splits, horizontal=True, key="lab_split",
-                         help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
-        table = lab.cached(f"samples-{split}", version, lambda: _sample_rows(lab, split))
-        st.dataframe(table, hide_index=True, width="stretch")
     token_runs = {loss: tr for loss, tr in lab.trainers.items() if loss != "reg"}  # reg has no digit distribution
-    if not token_runs or table.empty:
-        return
-    with right:
-        question = st.selectbox("Question for the heatmap", list(table["question"]), key="lab_heat_q")
-        answer = table.loc[table["question"] == question, "true answer"].iloc[0]
+    left, right = st.columns([3, 2])
+    split = left.radio("Test questions", first.available_splits, horizontal=True, key="lab_split",
+                       help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
+    pairs = first.sample_questions(N_SAMPLES, split)
+    table_box = left.empty()
+    question = right.selectbox("Question for the heatmap", [q for q, _ in pairs], key="lab_heat_q") \
+        if token_runs and pairs else None
+    heat_box, caption_box = right.empty(), right.empty()
+    shown: dict[str, object] = {}
+
+    def draw(lab: LabSession) -> None:
+        evals = [row["step"] for row in next(iter(lab.histories().values())) if "split" in row]
+        version = (evals[-1] if evals else 0) if lab.running else lab.step
+        if shown.get("version") == version:
+            return
+        shown["version"] = version
+        table = lab.cached(f"samples-{split}", version, lambda: _sample_rows(lab, split))
+        table_box.dataframe(table, hide_index=True, width="stretch")
+        if question is None:
+            return
+        answer = dict(pairs)[question]
         fig = lab.cached(f"heat-{question}", version, lambda: digit_heatmaps(
             {loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()}, question,
             first.task.to_target(answer)))
-        st.plotly_chart(fig, width="stretch", key="lab_heatmap")
-        st.caption("Rows: answer positions in the order the model writes them"
-                   + (" (units first)." if lab.base.reverse else "."))
+        heat_box.plotly_chart(fig, width="stretch")
+        caption_box.caption("Rows: answer positions in the order the model writes them"
+                            + (" (units first)." if lab.base.reverse else "."))
+
+    return draw
 
 
 def replay_tab() -> None:

@@ -22,11 +22,13 @@ TINY = {"preset": "Tiny (tests)", "steps": "10", "eval": "5", "losses": "ce,was"
 def slots(monkeypatch) -> TrainingSlots:
     """A private cap per test, so tests neither see nor leak slots of the shared server registry.
 
-    Also a zero tick budget: every tick is exactly one step per run, whatever the machine's speed.
+    Also a zero tick budget and one tick per fragment run: every ``run()`` while training is exactly one
+    step per run, whatever the machine's speed.
     """
     mine = TrainingSlots(2)
     monkeypatch.setattr(view, "training_slots", lambda: mine)
     monkeypatch.setattr(view, "TICK_BUDGET_S", 0.0)
+    monkeypatch.setattr(view, "FRAGMENT_RUN_S", 0.0)
     return mine
 
 

@@ -19,7 +19,7 @@ def test_live_ticks_draw_curves(page, app_url):
     page.goto(f"{app_url}/ntl_training_lab?{TINY}")
     wait_for_app(page, timeout_ms=120_000)
     page.get_by_text("Press Start", exact=False).first.wait_for(timeout=120_000)  # first run imports torch
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.locator("[data-testid='stMetric']").filter(has_text="Step (each run)").wait_for(timeout=120_000)
     first = _step(page)
     # The fragment keeps ticking by itself (run_every): the step count grows with no clicks.
@@ -31,10 +31,12 @@ def test_live_ticks_draw_curves(page, app_url):
             return n && Number(n[1]) >= Math.min(first + 5, 40);
         }""", arg=first, timeout=120_000)
     page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0  # curves drawn
+    # Curves drawn (waited for: each tick redraws the chart, so one look could fall between two draws).
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length > 0",
+                           timeout=60_000)
     assert_no_exception(page)
-    if page.get_by_role("button", name="Pause").is_enabled():
-        page.get_by_role("button", name="Pause").click()
+    if page.get_by_role("button", name="Pause", exact=True).is_enabled():
+        page.get_by_role("button", name="Pause", exact=True).click()
         wait_for_app(page)
     paused = _step(page)
     page.wait_for_timeout(2_000)
