@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from ntl_core.device import describe_device, pick_device
 from pages._ui.slots import TrainingSlots, max_runs_from_env
@@ -37,12 +38,26 @@ def _seed_from_url() -> int:
         return 0
 
 
+def ensure_app_shell() -> None:
+    """Make a deep link (``/ntl_explorer?...``) run through app.py like every other visit.
+
+    Our page folder is called ``pages/``, so until some session has called ``st.navigation``,
+    Streamlit (1.5x-1.6x) treats the app as a legacy multipage app and runs a deep-linked page
+    file on its own: no wide layout, no sections, file names in the sidebar. Switching the
+    process to ``st.navigation`` mode and rerunning sends this request through app.py.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def sidebar() -> int:
     """Draw the sidebar (device, global seed) and return the global seed.
 
     Every page calls this first thing (not app.py): widgets drawn by the navigation
     entrypoint are lost on reruns under AppTest, so page tests could not drive them.
     """
+    ensure_app_shell()
     if SEED_KEY not in st.session_state:
         st.session_state[SEED_KEY] = _seed_from_url()
     with st.sidebar:
