@@ -28,7 +28,8 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev /usr/bin/chromium
-	$(PY) -m pytest tests notebooks --nbmake -n 2 --dist loadgroup
+	# One torch thread per xdist worker: two workers x two threads on two cores thrash (6x slower measured).
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests notebooks --nbmake -n 2 --dist loadgroup
 
 test-unit: $(VENV)/.dev
 	$(PY) -m pytest tests/unit
