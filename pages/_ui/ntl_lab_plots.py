@@ -103,11 +103,12 @@ def digit_heatmaps(probs: Mapping[str, np.ndarray], question: str, answer: str) 
                        "xaxis": f"x{_axis(i)}", "yaxis": f"y{_axis(i)}", "coloraxis": "coloraxis",
                        "hovertemplate": "digit %{x}<br>%{y}<br>p=%{z:.3f}<extra></extra>"})
     layout: dict[str, Any] = {
-        "height": 120 + 40 * n_rows, "margin": {"l": 40, "r": 10, "t": 70, "b": 40},
-        "coloraxis": {"colorscale": "Blues", "cmin": 0, "cmax": 1},
+        "height": 180 + 40 * n_rows, "margin": {"l": 40, "r": 10, "t": 70, "b": 40},
+        "coloraxis": {"colorscale": "Blues", "reversescale": True, "cmin": 0, "cmax": 1,
+                      "colorbar": {"title": {"text": "p"}}},
         "title": {"text": f"{question} → {answer}"},
     }
     for i in range(1, len(traces) + 1):
-        layout[f"xaxis{_axis(i)}"] = {"title": {"text": "digit"}}
+        layout[f"xaxis{_axis(i)}"] = {"title": {"text": "digit"}, "dtick": 1}
         layout[f"yaxis{_axis(i)}"] = {"autorange": "reversed", **({"showticklabels": False} if i > 1 else {})}
     return _figure(traces, [loss_label(k) for k in probs], layout)

@@ -95,6 +95,8 @@ def settings() -> None:
     """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
     st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
                  help="Fills every setting below; the CPU preset is sized for a ~90 s live demo on a laptop.")
+    st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
+                   key="lab_losses")
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Task", TASKS, key="lab_task", help="'file': your own question/answer .txt file")
     file_task = st.session_state["lab_task"] == "file"
@@ -107,7 +109,6 @@ def settings() -> None:
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
                  help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
                       "multi-digit tokens, for contrast (CE and regression only)")
-    c2.multiselect("Losses to compare", LOSSES, format_func=loss_label, key="lab_losses")
     c3.slider("NTL weight λ", 0.0, 2.0, step=0.05, key="lab_lambda")
     c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
     c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
@@ -333,14 +334,13 @@ def _samples_view(lab: LabSession):
         return None
     first = next(iter(lab.trainers.values()))
     token_runs = {loss: tr for loss, tr in lab.trainers.items() if loss != "reg"}  # reg has no digit distribution
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     split = left.radio("Test questions", first.available_splits, horizontal=True, key="lab_split",
                        help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
     pairs = first.sample_questions(N_SAMPLES, split)
-    table_box = left.empty()
     question = right.selectbox("Question for the heatmap", [q for q, _ in pairs], key="lab_heat_q") \
         if token_runs and pairs else None
-    heat_box, caption_box = right.empty(), right.empty()
+    table_box, heat_box, caption_box = st.empty(), st.empty(), st.empty()
     shown: dict[str, object] = {}
 
     def draw(lab: LabSession) -> None:
