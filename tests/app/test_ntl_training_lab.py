@@ -171,3 +171,10 @@ def test_replay_of_a_saved_comparison(tmp_path):
     assert "at step 4" in _texts([*at.success, *at.warning, *at.info])
     at.slider(key="lab_replay_upto").set_value(2).run()
     assert "at step 2" in _texts([*at.success, *at.warning, *at.info])
+
+
+def test_reachable_through_the_app_navigation():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/ntl_training_lab.py").run()
+    assert not at.exception
+    assert "Training lab" in at.title[0].value and at.button(key="lab_start").label == "Start"
