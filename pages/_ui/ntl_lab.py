@@ -118,12 +118,6 @@ class Verdict:
     ntl_ahead: bool | None  # some NTL run beats CE; None: nothing to compare (no CE run, or no evaluation yet)
 
 
-def latest_eval(history: Sequence[Mapping[str, Any]], split: str = MAIN_SPLIT) -> dict[str, Any] | None:
-    """The last evaluation row of ``split`` in a trainer history (rows with a ``"split"`` key), or None."""
-    rows = [row for row in history if row.get("split") == split]
-    return dict(rows[-1]) if rows else None
-
-
 def _fmt(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
 
