@@ -5,7 +5,9 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from ntl_core.device import describe_device, pick_device
-from pages._ui.slots import TrainingSlots, max_runs_from_env
+import torch
+
+from pages._ui.slots import TrainingSlots, max_runs_from_env, torch_threads_from_env
 
 SEED_KEY = "global_seed"
 
@@ -13,6 +15,14 @@ SEED_KEY = "global_seed"
 @st.cache_resource
 def device_label() -> str:
     return describe_device(pick_device())
+
+
+@st.cache_resource
+def configure_torch_threads() -> int:
+    """Set torch's thread count once per server process (see ``torch_threads_from_env``)."""
+    threads = torch_threads_from_env()
+    torch.set_num_threads(threads)
+    return threads
 
 
 @st.cache_resource
@@ -58,10 +68,13 @@ def sidebar() -> int:
     entrypoint are lost on reruns under AppTest, so page tests could not drive them.
     """
     ensure_app_shell()
+    configure_torch_threads()
     if SEED_KEY not in st.session_state:
         st.session_state[SEED_KEY] = _seed_from_url()
     with st.sidebar:
         st.caption(f"Compute device: **{device_label()}**")
+        if pick_device().type == "cpu":
+            st.caption(f"Torch threads: {torch.get_num_threads()} (set APP_TORCH_THREADS to change)")
         seed = st.number_input(
             "Global seed", min_value=0, max_value=2**31 - 1, step=1, key=SEED_KEY,
             help="One seed fixes data, initialisation and sampling everywhere in the app.",

@@ -1,6 +1,6 @@
 import pytest
 
-from pages._ui.slots import TrainingSlots, max_runs_from_env
+from pages._ui.slots import TrainingSlots, max_runs_from_env, torch_threads_from_env
 
 
 class FakeClock:
@@ -36,3 +36,12 @@ def test_invalid_cap_and_env(monkeypatch):
     assert max_runs_from_env() == 9
     monkeypatch.setenv("APP_MAX_TRAINING_RUNS", "lots")
     assert max_runs_from_env(3) == 3
+
+
+def test_torch_threads_default_one_and_env(monkeypatch):
+    monkeypatch.delenv("APP_TORCH_THREADS", raising=False)
+    assert torch_threads_from_env() == 1
+    monkeypatch.setenv("APP_TORCH_THREADS", "4")
+    assert torch_threads_from_env() == 4
+    monkeypatch.setenv("APP_TORCH_THREADS", "0")
+    assert torch_threads_from_env() == 1
