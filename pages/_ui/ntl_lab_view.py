@@ -21,6 +21,7 @@ from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from pages._ui.common import session_id, training_slots
 from pages._ui.ntl_lab import LabSession, loss_label, verdict
 from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
+from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 
 LAB_KEY = "ntl_lab"
 MSG_KEY = "ntl_lab_msg"
@@ -37,7 +38,7 @@ N_SAMPLES = 8
 _PARAMS = {
     "lab_task": ("task", str, lambda v: v in TASKS and v != "file"),
     "lab_digits": ("digits", int, lambda v: 1 <= v <= MAX_DIGITS),
-    "lab_reverse": ("reverse", lambda s: {"1": True, "0": False}[s], lambda v: True),
+    "lab_reverse": ("reverse", parse_bool, lambda v: True),
     "lab_model": ("model", str, lambda v: v in MODEL_PRESETS),
     "lab_tokenizer": ("tok", str, lambda v: v in TOKENIZER_KINDS),
     "lab_losses": ("losses", lambda s: [x for x in s.split(",") if x], lambda v: bool(v) and set(v) <= set(LOSSES)),
@@ -68,27 +69,12 @@ def init_state() -> None:
     st.session_state["lab_preset"] = preset if preset in PRESETS else next(iter(PRESETS))
     _apply_preset()
     st.session_state["lab_losses"] = ["ce", "was"]
-    for key, (param, parse, ok) in _PARAMS.items():
-        raw = st.query_params.get(param)
-        if raw is None:
-            continue
-        try:
-            value = parse(raw)
-        except (ValueError, KeyError):
-            continue
-        if ok(value):
-            st.session_state[key] = value
+    read_query_params(_PARAMS)
 
 
 def _write_query_params() -> None:
     st.query_params["preset"] = st.session_state["lab_preset"]
-    for key, (param, _, _) in _PARAMS.items():
-        value = st.session_state.get(key)
-        if isinstance(value, list):
-            value = ",".join(value)
-        elif isinstance(value, bool):
-            value = "1" if value else "0"
-        st.query_params[param] = str(value)
+    write_query_params(_PARAMS)
 
 
 def settings() -> None:
