@@ -36,4 +36,5 @@ def describe_device(device: torch.device | None = None) -> str:
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"

@@ -72,9 +72,7 @@ def sidebar() -> int:
     if SEED_KEY not in st.session_state:
         st.session_state[SEED_KEY] = _seed_from_url()
     with st.sidebar:
-        st.caption(f"Compute device: **{device_label()}**")
-        if pick_device().type == "cpu":
-            st.caption(f"Torch threads: {torch.get_num_threads()} (set APP_TORCH_THREADS to change)")
+        st.caption(f"Compute device: **{device_label()}**", help="CPU threads: set APP_TORCH_THREADS before starting the app.")
         seed = st.number_input(
             "Global seed", min_value=0, max_value=2**31 - 1, step=1, key=SEED_KEY,
             help="One seed fixes data, initialisation and sampling everywhere in the app.",
