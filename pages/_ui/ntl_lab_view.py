@@ -80,7 +80,7 @@ def _write_query_params() -> None:
 def settings() -> None:
     """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
     st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
-                 help="Fills every setting below; the CPU preset is sized for a ~90 s live demo on a laptop.")
+                 help="Fills every setting below; the CPU preset is ~90 s of training per run on a 2-core CPU (runs side by side share the CPU, so two take ~3 min).")
     st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
                    key="lab_losses")
     c1, c2, c3, c4 = st.columns(4)
