@@ -85,7 +85,7 @@ class AppTestPage:
         self.at.query_params.update(params)
         self.at.run()
         self.at.button(key="lab_start").click().run()
-        self.lab = self.at.session_state["ntl_lab"]
+        self.lab = self.at.session_state["lab"]
 
     @property
     def step(self) -> int:

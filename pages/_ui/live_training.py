@@ -45,12 +45,14 @@ class LiveControls:
         build: makes a new session from the current settings; a ``ValueError`` becomes the page's message.
         busy_hint: what a student can do instead when every slot is taken.
         done_text: the success message of a finished session.
+        noun: what one session is called in messages ("run", "comparison").
     """
 
     key: str
     build: Callable[[], LiveSession]
     busy_hint: str
     done_text: Callable[[LiveSession], str]
+    noun: str = "run"
 
     @property
     def session(self) -> LiveSession | None:
@@ -90,7 +92,7 @@ class LiveControls:
     def _on_start(self) -> None:
         live = self._session_or_build()
         if live is not None and live.finished:
-            self._say("info", "This run is finished. Press Reset to train again.")
+            self._say("info", f"This {self.noun} is finished. Press Reset to train again.")
         elif live is not None:
             live.running = self._slot_or_say()
 
@@ -122,7 +124,7 @@ class LiveControls:
                        help=f"Train about {TICK_BUDGET_S:g} s worth of steps, then stop.")
         cols[3].button("Reset", key=f"{self.key}_reset", on_click=self._on_reset, width="stretch")
         if settings_changed:
-            st.caption("Settings changed: press **Reset** to apply them to a new run.")
+            st.caption(f"Settings changed: press **Reset** to apply them to a new {self.noun}.")
         msg = st.session_state.pop(f"{self.key}_msg", None)
         if msg:
             getattr(st, msg[0])(msg[1])
@@ -139,14 +141,19 @@ class LiveControls:
             st.info(idle_text)
             return
         if live.running:
-            if not self._slot_or_say():
-                live.running = False
-                st.rerun()  # a full rerun draws the message and switches the timer off
-            self._tick(live)
-            if live.finished and live.running:
-                live.running = False
-                training_slots().release(session_id())
-                self._say("success", self.done_text(live))
-            if not live.running:
-                st.rerun()
+            self.train_tick(live)
         body(live)
+
+    def train_tick(self, live: LiveSession) -> None:
+        """One tick inside the fragment, under a slot; on refusal, error or finish, pause the session and
+        rerun the whole page (which draws the message and switches the fragment's timer off)."""
+        if not self._slot_or_say():
+            live.running = False
+            st.rerun()
+        self._tick(live)
+        if live.finished and live.running:
+            live.running = False
+            training_slots().release(session_id())
+            self._say("success", self.done_text(live))
+        if not live.running:
+            st.rerun()

@@ -18,15 +18,12 @@ from ntl_core.models import MODEL_PRESETS
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
-from pages._ui.common import session_id, training_slots
+from pages._ui.live_training import TICK_INTERVAL_S, LiveControls
 from pages._ui.ntl_lab import LabSession, loss_label, verdict
 from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 
-LAB_KEY = "ntl_lab"
-MSG_KEY = "ntl_lab_msg"
-TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more redraws
-TICK_INTERVAL_S = 0.5  # restarts the fragment after each run of ticks
+LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
 MAX_DIGITS = 6
@@ -138,89 +135,21 @@ def _config_from_widgets(seed: int) -> TrainConfig:
     )
 
 
-def _say(kind: str, text: str) -> None:
-    """Queue a message for the next draw (button callbacks run before the page is drawn)."""
-    st.session_state[MSG_KEY] = (kind, text)
-
-
-def _slot_or_say() -> bool:
-    slots = training_slots()
-    if slots.acquire(session_id()):
-        return True
-    _say("warning", f"All {slots.max_runs} training slots on this server are busy (other students are training). "
-                    "Wait a minute and press Start again, or replay a pre-trained run in the other tab.")
-    return False
-
-
-def _lab_or_build(seed: int) -> LabSession | None:
-    lab = st.session_state.get(LAB_KEY)
-    if lab is not None:
-        return lab
-    try:
-        lab = LabSession(_config_from_widgets(seed), st.session_state["lab_losses"])
-    except ValueError as err:
-        _say("error", f"Cannot start: {err}")
-        return None
-    st.session_state[LAB_KEY] = lab
-    return lab
-
-
-def _tick(lab: LabSession) -> None:
-    """One bounded chunk of training; a diverging run pauses the lab with the trainer's message."""
-    try:
-        lab.tick(TICK_BUDGET_S)
-    except ValueError as err:
-        lab.running = False
-        training_slots().release(session_id())
-        _say("error", f"Training stopped: {err}")
-
-
-def _on_start(seed: int) -> None:
-    lab = _lab_or_build(seed)
-    if lab is not None and lab.finished:
-        _say("info", "This comparison is finished. Press Reset to train again.")
-    elif lab is not None:
-        lab.running = _slot_or_say()
-
-
-def _on_pause() -> None:
-    lab = st.session_state.get(LAB_KEY)
-    if lab is not None:
-        lab.running = False
-    training_slots().release(session_id())
-
-
-def _on_step(seed: int) -> None:
-    lab = _lab_or_build(seed)
-    if lab is None or lab.finished:
-        return
-    lab.running = False
-    if _slot_or_say():
-        _tick(lab)
-        training_slots().release(session_id())
-
-
-def _on_reset() -> None:
-    _on_pause()
-    st.session_state.pop(LAB_KEY, None)
+def _live_controls(seed: int) -> LiveControls:
+    return LiveControls(
+        key=LAB_KEY,
+        build=lambda: LabSession(_config_from_widgets(seed), st.session_state["lab_losses"]),
+        busy_hint="replay a pre-trained run in the other tab",
+        done_text=lambda lab: f"Finished: {lab.total_steps} steps per run.",
+        noun="comparison",
+    )
 
 
 def controls(seed: int) -> None:
     """Start/Pause/Step/Reset and the message the last action left."""
     lab: LabSession | None = st.session_state.get(LAB_KEY)
-    running = bool(lab and lab.running)
-    cols = st.columns(4)
-    cols[0].button("Resume" if lab and lab.step else "Start", key="lab_start", type="primary", on_click=_on_start,
-                   args=(seed,), disabled=running, width="stretch")
-    cols[1].button("Pause", key="lab_pause", on_click=_on_pause, disabled=not running, width="stretch")
-    cols[2].button("Step", key="lab_step", on_click=_on_step, args=(seed,), width="stretch",
-                   help=f"Train about {TICK_BUDGET_S:g} s worth of steps, then stop.")
-    cols[3].button("Reset", key="lab_reset", on_click=_on_reset, width="stretch")
-    if lab is not None and _settings_changed(lab, seed):
-        st.caption("Settings changed: press **Reset** to apply them to a new comparison.")
-    msg = st.session_state.pop(MSG_KEY, None)
-    if msg:
-        getattr(st, msg[0])(msg[1])
+    _live_controls(seed).buttons(started=bool(lab and lab.step),
+                                 settings_changed=lab is not None and _settings_changed(lab, seed))
 
 
 def _settings_changed(lab: LabSession, seed: int) -> bool:
@@ -252,11 +181,12 @@ def _live_body(seed: int) -> None:
         st.info("Press **Start** to train one small model per chosen loss, side by side, on the same data.")
         return
     progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
+    live = _live_controls(seed)
     samples = _samples_view(lab)
     deadline = time.perf_counter() + FRAGMENT_RUN_S
     while True:
         if lab.running:
-            _train_one_tick(lab)
+            live.train_tick(lab)
         with progress.container():
             _show_progress(lab)
         curves.plotly_chart(curves_figure(lab.histories()), width="stretch")
@@ -266,20 +196,6 @@ def _live_body(seed: int) -> None:
             samples(lab)
         if not lab.running or time.perf_counter() >= deadline:
             return
-
-
-def _train_one_tick(lab: LabSession) -> None:
-    """One tick under a slot; on refusal, error or finish, pause and rerun the whole page to stop the timer."""
-    if not _slot_or_say():
-        lab.running = False
-        st.rerun()
-    _tick(lab)
-    if lab.finished and lab.running:
-        lab.running = False
-        training_slots().release(session_id())
-        _say("success", f"Finished: {lab.total_steps} steps per run.")
-    if not lab.running:
-        st.rerun()
 
 
 def _show_progress(lab: LabSession) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import pages._ui.live_training as live_training
 import pages._ui.ntl_lab_view as view
 from ntl_core.training import PRESETS, Trainer
 from pages._ui.slots import TrainingSlots
@@ -26,8 +27,8 @@ def slots(monkeypatch) -> TrainingSlots:
     step per run, whatever the machine's speed.
     """
     mine = TrainingSlots(2)
-    monkeypatch.setattr(view, "training_slots", lambda: mine)
-    monkeypatch.setattr(view, "TICK_BUDGET_S", 0.0)
+    monkeypatch.setattr(live_training, "training_slots", lambda: mine)
+    monkeypatch.setattr(live_training, "TICK_BUDGET_S", 0.0)
     monkeypatch.setattr(view, "FRAGMENT_RUN_S", 0.0)
     return mine
 
