@@ -20,6 +20,7 @@ import transformers
 from ntl_core.comparison import METRICS, run_comparison, summarize
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
+from ntl_core.strict_json import jsonable
 from ntl_core.train_config import PRESETS, TASKS, TrainConfig
 from ntl_core.trainer import TqdmCallback
 
@@ -111,21 +112,12 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _strict(obj):
-    """Replace NaN/inf everywhere by None so the output is strict JSON."""
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_strict(v) for v in obj]
-    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     base = config_from_args(args)
     progress = (lambda cfg: []) if args.no_progress else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
     results = run_comparison(base, args.losses, args.seeds, base.steps, out=args.out, callbacks=progress)
-    report = _strict({"config": base.to_dict(), "losses": args.losses, "seeds": args.seeds, "steps": base.steps,
+    report = jsonable({"config": base.to_dict(), "losses": args.losses, "seeds": args.seeds, "steps": base.steps,
                       "runs": [{"loss": r.loss, "seed": r.seed, "final": r.final, "steps": r.steps,
                                 "train_seconds": r.train_seconds, "steps_per_second": r.steps_per_second}
                                for r in results],

@@ -16,14 +16,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ntl_core.strict_json import jsonable
 from ntl_core.train_config import TrainConfig
 
 CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
-
-
-def _jsonable(row: dict) -> dict:
-    """NaN/inf become ``null``: strict JSON readers (browsers, jq) reject bare NaN."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
 
 
 @dataclass
@@ -60,7 +56,7 @@ def save_run(trainer, run_dir: str | Path) -> Path:
     (run_dir / CONFIG).write_text(json.dumps(trainer.cfg.to_dict(), indent=2))
     with open(run_dir / METRICS, "w") as fh:
         for row in trainer.history:
-            fh.write(json.dumps(_jsonable(row)) + "\n")
+            fh.write(json.dumps(jsonable(row), allow_nan=False) + "\n")
     trainer.model.save_pretrained(run_dir / CHECKPOINT)
     trainer.tokenizer.save_pretrained(run_dir / CHECKPOINT)
     return run_dir

@@ -8,11 +8,13 @@ import time
 
 import torch
 
+from ntl_core.strict_json import jsonable
+
 from .ansatz import DEFAULT_PRESET, PRESETS
 from .data import DATA_CHOICES, load_breast_cancer_tabular, load_dataset, load_digits_pair
 from .metrics import Evaluation
 from .models import MECHANISMS, MODEL_KINDS, ModelConfig
-from .runs import jsonable, save_run
+from .runs import save_run
 from .trainer import TqdmCallback, TrainConfig, Trainer
 
 

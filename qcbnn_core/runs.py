@@ -12,7 +12,6 @@ Layout of ``DIR``::
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,27 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ntl_core.strict_json import jsonable
+
 from .metrics import Evaluation
 from .models import GeneratorFactory, MCNet, ModelConfig, build_model
 from .trainer import Trainer
 
 RUN_FILES = ("config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt")
 FORMAT_VERSION = 1
-
-
-def jsonable(obj):
-    """Recursively turn numpy scalars/arrays into Python values and NaN/inf into ``None`` (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, (np.integer, np.bool_)):
-        return obj.item()
-    return obj
 
 
 def _write_json(path: Path, obj) -> None:
