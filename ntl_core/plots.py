@@ -11,15 +11,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ntl_core import loss_registry
 from ntl_core.scoring import LOSS_NAMES, DigitScore, NumberScore, Sweep
 
-LOSS_COLORS: dict[str, str] = {
-    "CE": "#636efa",
-    "NTL-MSE": "#ef553b",
-    "NTL-MAE": "#ff9f40",
-    "NTL-Huber": "#ab63fa",
-    "NTL-WAS": "#00cc96",
-}
+# Colours come from the loss registry, keyed by the labels the scoring dicts use.
+LOSS_COLORS: dict[str, str] = {spec.label: spec.colour for spec in loss_registry.LOSSES}
+NUMBER_COLOR = loss_registry.get("number").colour
 TARGET_COLOR = "#2ca02c"
 OTHER_COLOR = "#9aa4b1"
 _DIGITS = list(range(10))
@@ -121,7 +118,7 @@ def number_gradients_figure(score: NumberScore, digit_loss: str = "NTL-WAS") -> 
     fig = go.Figure([
         go.Bar(x=labels, y=_rel(digit_norm), name=f"digit-level {digit_loss}", marker_color=LOSS_COLORS[digit_loss],
                customdata=digit_norm, hovertemplate="%{x}: |grad| = %{customdata:.3g}<extra></extra>"),
-        go.Bar(x=labels, y=_rel(number_norm), name="number-level sMAPE", marker_color="#19d3f3",
+        go.Bar(x=labels, y=_rel(number_norm), name="number-level sMAPE", marker_color=NUMBER_COLOR,
                customdata=number_norm, hovertemplate="%{x}: |grad| = %{customdata:.3g}<extra></extra>"),
     ])
     fig.update_layout(title="How hard each position is pushed (gradient size, largest = 1)", barmode="group",
@@ -138,7 +135,7 @@ def number_losses_figure(score: NumberScore, digit_loss: str = "NTL-WAS") -> go.
                         subplot_titles=[f"digit-level {digit_loss} per position", "number-level sMAPE"])
     fig.add_trace(go.Bar(x=labels, y=per_pos, marker_color=LOSS_COLORS[digit_loss], text=[f"{v:.3g}" for v in per_pos],
                          textposition="outside", name=digit_loss), row=1, col=1)
-    fig.add_trace(go.Bar(x=["whole number"], y=[score.number_loss], marker_color="#19d3f3",
+    fig.add_trace(go.Bar(x=["whole number"], y=[score.number_loss], marker_color=NUMBER_COLOR,
                          text=[f"{score.number_loss:.3g}"], textposition="outside", name="sMAPE"), row=1, col=2)
     fig.update_yaxes(range=[0, 1.05], row=1, col=2)
     fig.update_layout(title=f"Expected number {score.expected_number:.2f} vs true {score.true_number}",
