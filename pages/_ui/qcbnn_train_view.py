@@ -1,6 +1,6 @@
 """Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs.
 
-Per-session state: the :class:`~pages._ui.qcbnn_lab.LabSession` objects in ``st.session_state``
+Per-session state: :class:`~pages._ui.live_run.LiveRun` objects in ``st.session_state`` (models in workers)
 (``LAB_KEY`` for QCBNN vs. BNN, ``STUDY_KEY`` for the architecture study). Training happens only in a
 fragment tick or the Step button, each holding a server-wide training slot for its duration.
 """
@@ -19,10 +19,13 @@ from qcbnn_core.metrics import UNCERTAINTY_MEASURES
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
+from labkit.workers import RunSpec
+from pages._ui.live_run import LiveRun
 from pages._ui.live_training import LiveControls
-from pages._ui.qcbnn_lab import (MEASURE_LABELS, LabSession, ModelResult, certainty_order, gap_verdict, load_data,
+from pages._ui.qcbnn_lab import (MEASURE_LABELS, ModelResult, build_lab, certainty_order, gap_verdict, load_data,
                                  result_from_run, study_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
+from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_state import read_query_params, write_query_params
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
@@ -138,13 +141,19 @@ def compare_key(seed: int) -> tuple:
                                                   "qt_mech", "qt_strain", "qt_seval")))
 
 
-def build_compare(seed: int) -> LabSession:
+def _run(seed: int, models: dict[str, ModelConfig], epochs: int, key: tuple) -> LiveRun:
+    """A run's spec (no model yet: a worker builds it once a slot is granted) and what the page knows of it."""
+    cfg = _train_cfg(seed, epochs)
+    spec = RunSpec(build_lab, {"data": current_data(seed), "models": models, "cfg": cfg},
+                   threads=torch_threads_from_env())
+    return LiveRun(spec, {"key": key, "cfg": cfg, "models": list(models)})
+
+
+def build_compare(seed: int) -> LiveRun:
     """QCBNN and the classical Bayesian CNN on the chosen data, same seed."""
     qcbnn = ModelConfig(kind="qcbnn", ansatz=st.session_state["qt_ansatz"], mechanism=st.session_state["qt_mech"])
-    lab = LabSession(current_data(seed), {"QCBNN": qcbnn, "BNN": ModelConfig(kind="bnn")},
-                     _train_cfg(seed, int(st.session_state["qt_epochs"])))
-    lab.key = compare_key(seed)
-    return lab
+    return _run(seed, {"QCBNN": qcbnn, "BNN": ModelConfig(kind="bnn")}, int(st.session_state["qt_epochs"]),
+                compare_key(seed))
 
 
 def study_key(seed: int) -> tuple:
@@ -154,7 +163,7 @@ def study_key(seed: int) -> tuple:
             st.session_state.get("qt_study_bnn", True))
 
 
-def build_study(seed: int) -> LabSession:
+def build_study(seed: int) -> LiveRun:
     """One QCBNN per chosen ansatz (and the BNN as reference), brief training with the same seed."""
     chosen = list(st.session_state["qt_study_ansatz"])
     if not chosen:
@@ -162,54 +171,71 @@ def build_study(seed: int) -> LabSession:
     models = {a: ModelConfig(kind="qcbnn", ansatz=a, mechanism=st.session_state["qt_mech"]) for a in chosen}
     if st.session_state.get("qt_study_bnn", True):
         models["BNN"] = ModelConfig(kind="bnn")
-    lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_study_epochs"])))
-    lab.key = study_key(seed)
-    return lab
+    return _run(seed, models, int(st.session_state["qt_study_epochs"]), study_key(seed))
 
 
 # ----------------------------------------------------------------------------- Start / Pause / Step / Reset
-def _runner(key: str, build: Callable[[int], LabSession], seed: int) -> LiveControls:
-    return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab",
-                        lambda lab: f"Finished: {lab.epoch} epoch{'' if lab.epoch == 1 else 's'}.")
+def _epochs_text(run: LiveRun) -> str:
+    epoch = run.progress.get("epoch", 0)
+    return f"Finished: {epoch} epoch{'' if epoch == 1 else 's'}."
 
 
-def run_panel(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int,
-              body: Callable[[LabSession], None], idle_text: str) -> None:
-    """Start/Pause/Step/Reset for the lab under ``key``, then its live view (progress + ``body``)."""
+def _runner(key: str, build: Callable[[int], LiveRun], seed: int) -> LiveControls:
+    return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab", _epochs_text,
+                        views_method="views")
+
+
+def run_panel(key: str, build: Callable[[int], LiveRun], current_key: Callable[[int], tuple], seed: int,
+              body: Callable[[LiveRun], None], idle_text: str) -> None:
+    """Start/Pause/Step/Reset for the run under ``key``, then its live view (progress + ``body``)."""
     runner = _runner(key, build, seed)
-    lab: LabSession | None = runner.session
-    changed = lab is not None and lab.key != current_key(seed)
-    runner.buttons(started=bool(lab and lab.steps_done), settings_changed=changed)
+    run: LiveRun | None = runner.session
+    changed = run is not None and run.meta["key"] != current_key(seed)
+    runner.buttons(started=bool(run and run.started), settings_changed=changed)
 
-    def with_progress(live: LabSession) -> None:
+    def with_progress(live: LiveRun) -> None:
         _progress(live)
         body(live)
 
     runner.fragment(with_progress, idle_text)
 
 
-def _progress(lab: LabSession) -> None:
+def _progress(run: LiveRun) -> None:
+    p = run.progress
     c1, c2, c3 = st.columns(3)
-    c1.metric("Epochs done (every model)", f"{lab.epoch} / {lab.cfg.epochs}")
-    c2.metric("Optimiser steps (all models)", f"{lab.steps_done} / {lab.total_steps}")
-    tick = lab.last_tick
+    c1.metric("Epochs done (every model)", f"{p.get('epoch', 0)} / {run.meta['cfg'].epochs}")
+    c2.metric("Optimiser steps (all models)", f"{p.get('steps_done', 0)} / {p.get('total_steps', '–')}")
+    tick = run.last_tick
     c3.metric("Steps/s (last tick)", f"{tick.steps_per_second:.1f}" if tick and tick.steps else "–",
-              help=f"Device of the classical part: {next(iter(lab.trainers.values())).device}")
-    st.progress(min(1.0, lab.steps_done / max(lab.total_steps, 1)))
+              help=f"Device of the classical part, in the training worker: {p.get('device', '–')}")
+    st.progress(min(1.0, p.get("steps_done", 0) / max(p.get("total_steps", 1), 1)))
+
+
+def _snapshots(run: LiveRun) -> dict[str, np.ndarray]:
+    """Weight draws per saved epoch: from the worker (new ones only after an epoch), or the settled views."""
+    if run.has_model:
+        return run.cached("snapshots", lambda: run.query("snapshots"), version=run.progress.get("epoch"))
+    return run.views.get("snapshots", {})
 
 
 # ----------------------------------------------------------------------------- charts
-def compare_body(lab: LabSession) -> None:
+def compare_body(run: LiveRun) -> None:
     """Curves, weight distributions and (when paused or finished) the uncertainty results."""
-    if lab.epoch == 0:
+    if run.progress.get("epoch", 0) == 0:
         st.info("Curves appear after the first epoch (validation scores are computed at each epoch's end).")
         return
-    st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_curves")
-    weights_panel(lab.snapshots(), lab.cfg.prior_sigma, "qt_w")
-    if lab.running:
+    st.plotly_chart(plots.curves_figure(run.histories()), width="stretch", key="qt_curves")
+    snapshots = _snapshots(run)
+    if snapshots:
+        weights_panel(snapshots, run.meta["cfg"].prior_sigma, "qt_w")
+    if run.running:
         st.caption("Pause (or wait for the end) to score the test split: uncertainty, calibration and gallery.")
         return
-    results_panel(lab.results(), lab.data, "qt_res")
+    results = run.views.get("results")
+    if not results:
+        st.caption("Press Pause while training (or wait for the end) to score the test split.")
+        return
+    results_panel(results, run.spec.kwargs["data"], "qt_res")
 
 
 def weights_panel(snapshots: dict[str, np.ndarray], prior_sigma: float, key: str) -> None:
@@ -289,18 +315,18 @@ def study_settings() -> None:
     write_query_params(_PARAMS)
 
 
-def study_body(lab: LabSession) -> None:
-    if lab.epoch:
-        st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_study_curves")
-    if not lab.finished:
+def study_body(run: LiveRun) -> None:
+    if run.progress.get("epoch"):
+        st.plotly_chart(plots.curves_figure(run.histories()), width="stretch", key="qt_study_curves")
+    if not run.finished or not run.views.get("results"):
         st.caption("The table and bar chart appear when every model has finished its epochs.")
         return
-    table = study_table(lab.results())
+    table = study_table(run.views["results"])
     st.dataframe(table.round(4), hide_index=True, width="stretch")
     st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
     gaps = table["gap predictive entropy"]
     best = table.loc[gaps.idxmax(), "model"] if gaps.notna().any() else None
-    st.caption(f"Same seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap: "
+    st.caption(f"Same seed, same data, {run.meta['cfg'].epochs} epoch(s) each. Largest predictive-entropy gap: "
                f"**{best}**. Brief runs on one seed: differences within the error bars are not evidence.")
     st.download_button("Download CSV", table.to_csv(index=False), "qcbnn_architecture_study.csv", "text/csv",
                        key="qt_study_csv")
