@@ -61,14 +61,12 @@ def _keep_widget_state() -> None:
 
 
 def _chart_row(fig, notice: str, text: str, formula: str, key: str) -> None:
-    """A full-width chart (five panels must fit a 1024 px projector), its take-away, then how to read it."""
+    """A full-width chart, its take-away, how to read it and its formula, stacked so that five panels
+    and the longest formula fit a 1024 px projector."""
     st.plotly_chart(fig, width="stretch", key=key)
-    left, right = st.columns([3, 2], vertical_alignment="center")
-    with left:
-        st.markdown(notice)
-        st.caption(text)
-    with right:
-        st.latex(formula)
+    st.markdown(notice)
+    st.caption(text)
+    st.latex(formula)
 
 
 def _fit_preset(key: str, target: int) -> str | None:
@@ -96,13 +94,15 @@ def _sync_sliders(preset: str, target: int, temperature: float, seed: int) -> No
 
 
 def _metrics(values: dict[str, float], extra: dict[str, float]) -> None:
-    cols = st.columns(len(values) + len(extra))
-    for col, (name, value) in zip(cols, [*values.items(), *extra.items()]):
-        col.metric(name, f"{value:.4f}")
+    """Three metrics per row: six in one row truncate their values ("2.4…") at 1024 px."""
+    items = [*values.items(), *extra.items()]
+    for start in range(0, len(items), 3):
+        for col, (name, value) in zip(st.columns(3), items[start:start + 3]):
+            col.metric(name, f"{value:.4f}")
 
 
 def digit_mode(seed: int) -> ExplorerState:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([2, 3, 2])
     target = c1.slider("True digit y", 0, 9, key=K + "target")
     refit = _fit_preset(K + "preset", target)
     preset = c2.selectbox("Preset distribution", presets_for(target), format_func=PRESET_LABELS.get,
