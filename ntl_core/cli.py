@@ -20,7 +20,7 @@ import transformers
 from ntl_core.comparison import METRICS, run_comparison, summarize
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
-from ntl_core.strict_json import jsonable
+from labkit.strict_json import jsonable
 from ntl_core.train_config import PRESETS, TASKS, TrainConfig
 from ntl_core.trainer import TqdmCallback
 

@@ -17,6 +17,11 @@ from ntl_core.fused import CEWithNTL
 LOSSES = ("ce", "mse", "was", "reg")
 LOSS_LABELS = {"ce": "CE", "mse": "CE + NTL-MSE", "was": "CE + NTL-WAS", "reg": "Regression head"}
 
+
+def loss_label(loss: str) -> str:
+    """Readable name of a loss key (``"was"`` -> ``"CE + NTL-WAS"``)."""
+    return LOSS_LABELS.get(loss, loss)
+
 Objective = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
 

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from ntl_core.strict_json import jsonable
+from labkit.strict_json import jsonable
 
 from .ansatz import DEFAULT_PRESET, PRESETS
 from .data import DATA_CHOICES, load_breast_cancer_tabular, load_dataset, load_digits_pair

@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from labkit.seeds import torch_generator
+
 from .ansatz import DEFAULT_PRESET, AnsatzConfig, init_params, preset
 from .circuit import QNODE_DEVICES, make_qnode
 from .simulator import circuit_probs
@@ -85,7 +87,7 @@ class QuantumWeightGenerator(nn.Module):
         self.weight_range, self.seed, self.qnode_device = (lo, hi), int(seed), qnode_device
         params = init_params(config, seed=seed, dtype=dtype, device=device)
         self.rot, self.ent = nn.Parameter(params["rot"]), nn.Parameter(params["ent"])
-        init_gen = torch.Generator().manual_seed(self.seed + 1)
+        init_gen = torch_generator(self.seed, "init")
         if mechanism == "born":
             shift = lo + (hi - lo) * torch.rand(n_weights, generator=init_gen, dtype=torch.float64)
             self.shift = nn.Parameter(shift.to(device=device, dtype=dtype))
@@ -93,7 +95,7 @@ class QuantumWeightGenerator(nn.Module):
         else:
             cond = torch.rand(n_weights, config.n_qubits, generator=init_gen, dtype=torch.float64) * 2 - 1
             self.cond = nn.Parameter(cond.to(device=device, dtype=dtype))
-        self._noise_gen = torch.Generator().manual_seed(self.seed + 2)
+        self._noise_gen = torch_generator(self.seed, "noise")
         self._qnode = None
 
     # --- circuit -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.seeds import torch_generator
 from qcbnn_core import AnsatzConfig, QuantumWeightGenerator, layer_states
 
 N_WEIGHTS = 64  # 16 feature maps × 2×2 kernels: the QCBNN conv layer
@@ -62,7 +63,7 @@ def build_generator(config: AnsatzConfig, mechanism: str, seed: int) -> QuantumW
 
 def draw_stream(seed: int, draw: int) -> torch.Generator:
     """The random stream of draw number ``draw`` (so "next draw" and a shared link reproduce it)."""
-    return torch.Generator().manual_seed(int(seed) * 100_003 + int(draw))
+    return torch_generator(int(seed), "draw", int(draw))
 
 
 def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow: int = 0) -> Draw:

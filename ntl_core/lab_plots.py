@@ -1,4 +1,7 @@
-"""Plotly figures of the training lab: live curves of each run and per-position digit heatmaps."""
+"""Plotly figures of NTL training runs: live curves of each run and per-position digit heatmaps.
+
+Used by the training lab page and notebook 02, so they live in the core (they return figures, never draw).
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,7 +10,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from pages._ui.ntl_lab import loss_label
+from ntl_core.objectives import loss_label
 
 MAX_POINTS = 400  # per train curve; longer histories are averaged in bins so a redraw stays cheap
 COLORS = {"ce": "#636efa", "mse": "#00cc96", "was": "#ef553b", "reg": "#ab63fa"}
