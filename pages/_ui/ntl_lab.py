@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
 
 BASELINE = "ce"
-NTL_LOSSES = ("mse", "was")
+NTL_LOSSES = NTL_TRAINABLE
 MAIN_SPLIT = "interpolation"
 
 
