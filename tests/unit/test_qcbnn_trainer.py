@@ -29,8 +29,10 @@ def _cfg(**kw):
 @pytest.mark.parametrize("model_cfg", [
     ModelConfig(kind="cnn"), ModelConfig(kind="bnn"),
     ModelConfig(kind="qcbnn", ansatz_overrides=SMALL_QC),
+    ModelConfig(kind="qcbnn", mechanism="born", ansatz_overrides=SMALL_QC),
     ModelConfig(kind="qcbnn", mechanism="bin_jitter", ansatz_overrides=SMALL_QC),
-], ids=["cnn", "bnn", "qcbnn-born", "qcbnn-bin_jitter"])
+    ModelConfig(kind="mlp", ansatz_overrides=SMALL_QC),
+], ids=["cnn", "bnn", "qcbnn-semi_implicit", "qcbnn-born", "qcbnn-bin_jitter", "mlp-semi_implicit"])
 def test_short_training_improves_validation_nll(tiny, model_cfg):
     tr = Trainer(tiny, model_cfg, _cfg(epochs=4, lr=0.02))
     before = tr.evaluate("val").nll
