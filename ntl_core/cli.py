@@ -18,8 +18,10 @@ from pathlib import Path
 import transformers
 
 from ntl_core.comparison import METRICS, run_comparison, summarize
+from ntl_core.device import pick_device
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
+from ntl_core.out_dir import check_out, staged_out
 from ntl_core.strict_json import jsonable
 from ntl_core.train_config import PRESETS, TASKS, TrainConfig
 from ntl_core.trainer import TqdmCallback
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--json", action="store_true", help="print one JSON object with per-seed and summary numbers")
     train.add_argument("--out", type=Path, help="write run directories <loss>-seed<k>/ and summary.json here")
+    train.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
     train.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return parser
 
@@ -114,16 +117,25 @@ def format_table(report: dict) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     base = config_from_args(args)
+    pick_device(base.device)  # a bad --device fails here, not after the first run
+    if args.out is None:
+        return _train_and_report(args, base, None)
+    check_out(args.out, args.overwrite)
+    with staged_out(args.out) as stage:
+        return _train_and_report(args, base, stage)
+
+
+def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | None) -> int:
     progress = (lambda cfg: []) if args.no_progress else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
-    results = run_comparison(base, args.losses, args.seeds, base.steps, out=args.out, callbacks=progress)
+    results = run_comparison(base, args.losses, args.seeds, base.steps, out=out, callbacks=progress)
     report = jsonable({"config": base.to_dict(), "losses": args.losses, "seeds": args.seeds, "steps": base.steps,
                       "runs": [{"loss": r.loss, "seed": r.seed, "final": r.final, "steps": r.steps,
                                 "train_seconds": r.train_seconds, "steps_per_second": r.steps_per_second}
                                for r in results],
                       **summarize(results)})
-    if args.out is not None:
-        (args.out / "summary.json").write_text(json.dumps(report, indent=2))
+    if out is not None:
+        (out / "summary.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report) if args.json else format_table(report))
     return 0
 
@@ -133,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.disable_progress_bar()  # one bar per run (ours) is enough on a terminal
     try:
         return cmd_train(args)
-    except ValueError as err:  # bad config, unreadable data file, diverged loss
+    except ValueError as err:  # bad config or device, unreadable data file, diverged loss, unusable --out
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the disk filled up while writing the runs
+        print(f"error: {err.strerror or err}" + (f": {err.filename}" if err.filename else ""), file=sys.stderr)
         return 2

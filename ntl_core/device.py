@@ -21,7 +21,12 @@ def pick_device(prefer: str | torch.device | None = "auto") -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(prefer)
+    try:
+        device = torch.device(prefer)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {prefer!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {prefer!r} is not supported here; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device} requested but CUDA is not available; use device='auto' or 'cpu'")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

@@ -11,11 +11,12 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedTokenizerFast
 
+from ntl_core import loss_registry
 from ntl_core.batching import IGNORE
-from ntl_core.fused import CEWithNTL
+from ntl_core.fused import KINDS, CEWithNTL
 
-LOSSES = ("ce", "mse", "was", "reg")
-LOSS_LABELS = {"ce": "CE", "mse": "CE + NTL-MSE", "was": "CE + NTL-WAS", "reg": "Regression head"}
+LOSSES = loss_registry.TRAINABLE
+LOSS_LABELS = {key: loss_registry.get(key).training_label for key in LOSSES}
 
 Objective = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
@@ -37,8 +38,8 @@ def make_objective(kind: str, tokenizer: PreTrainedTokenizerFast, weight: float 
     Raises:
         ValueError: for ``"reg"`` (not a token loss) or an unknown kind.
     """
-    if kind not in ("ce", "mse", "was"):
-        raise ValueError(f"make_objective builds token losses 'ce', 'mse', 'was'; got {kind!r}")
+    if kind != "ce" and kind not in KINDS:
+        raise ValueError(f"make_objective builds the token losses ce, {', '.join(KINDS)}; got {kind!r}")
 
     if kind == "ce":
         def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -20,6 +20,7 @@ from ntl_core.strict_json import jsonable
 from ntl_core.train_config import TrainConfig
 
 CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
+MAX_RUN_FILE_BYTES = 64 << 20  # a run's JSON files; an untrusted run directory must not exhaust memory
 
 
 @dataclass
@@ -72,6 +73,9 @@ def load_run(run_dir: str | Path) -> RunRecord:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir} is not a directory")
+    for name in (CONFIG, METRICS):
+        if (run_dir / name).is_file() and (run_dir / name).stat().st_size > MAX_RUN_FILE_BYTES:
+            raise ValueError(f"{run_dir / name}: larger than {MAX_RUN_FILE_BYTES:,} bytes")
     try:
         config = TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
     except (OSError, json.JSONDecodeError) as err:
@@ -88,8 +92,8 @@ def load_run(run_dir: str | Path) -> RunRecord:
             row = json.loads(line)
         except json.JSONDecodeError as err:
             raise ValueError(f"{run_dir / METRICS} line {number}: not JSON ({err})") from err
-        if not isinstance(row, dict) or "step" not in row:
-            raise ValueError(f"{run_dir / METRICS} line {number}: expected an object with a 'step' field")
+        if not isinstance(row, dict) or not isinstance(row.get("step"), int) or row["step"] < 0:
+            raise ValueError(f"{run_dir / METRICS} line {number}: expected an object with a whole 'step' >= 0")
         history.append({k: (math.nan if v is None else v) for k, v in row.items()})
     return RunRecord(config, history, run_dir, (run_dir / CHECKPOINT / "config.json").is_file())
 

@@ -24,9 +24,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ntl_core.loss_registry import DIGIT_LOSSES
+
 N_DIGITS = 10
 DIGIT_VALUES = np.arange(N_DIGITS, dtype=np.float64)
-LOSS_NAMES: tuple[str, ...] = ("CE", "NTL-MSE", "NTL-MAE", "NTL-Huber", "NTL-WAS")
+# Chart labels of the per-position losses, in the registry's order (the keys of every losses dict here).
+LOSS_NAMES: tuple[str, ...] = tuple(spec.label for spec in DIGIT_LOSSES)
 PRESETS: tuple[str, ...] = ("peaked", "neighbour", "far", "bimodal", "uniform", "random")
 PRESET_LABELS: dict[str, str] = {
     "peaked": "Peaked on the target",
@@ -44,7 +47,6 @@ LOGIT_LIMIT = 20.0
 # log, otherwise CE would be infinite and every gradient NaN. -log(1e-9) ≈ 20.7 = LOGIT_LIMIT.
 PROB_FLOOR = 1e-9
 MAX_NUMBER_DIGITS = 8
-HUBER_DELTA = 1.0  # torch's default, which is what ntloss uses with loss_function=F.huber_loss
 _DTYPE = torch.float64
 
 
@@ -273,6 +275,12 @@ def preset_logits(name: str, target: int, temperature: float = 1.0, seed: int = 
     return np.clip(base / temp, -LOGIT_LIMIT, LOGIT_LIMIT)
 
 
+def presets_for(target: int) -> tuple[str, ...]:
+    """The presets that fit the true digit ``target``: all but ``bimodal`` for the edge digits 0 and 9."""
+    t = check_digit(target)
+    return PRESETS if 0 < t < 9 else tuple(p for p in PRESETS if p != "bimodal")
+
+
 def spike_logits(center: int, temperature: float = 1.0) -> np.ndarray:
     """(10,) logits with ``PEAK_LOGIT / temperature`` on ``center`` and 0 elsewhere (clipped)."""
     c = check_digit(center)
@@ -285,27 +293,17 @@ def spike_logits(center: int, temperature: float = 1.0) -> np.ndarray:
 
 
 def _losses(logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-row losses.
+    """Per-row losses, each from its registry entry (``ntl_core.loss_registry``).
 
     Args:
         logits: (N, 10) digit logits.
         target: (N,) true digits (long).
 
     Returns:
-        Loss name -> (N,) tensor.
+        Loss label -> (N,) tensor.
     """
-    values = torch.arange(N_DIGITS, dtype=logits.dtype)
     log_p = F.log_softmax(logits, dim=-1)
-    p = log_p.exp()
-    y = target.to(logits.dtype)
-    yhat = p @ values
-    return {
-        "CE": -log_p.gather(-1, target[:, None]).squeeze(-1),
-        "NTL-MSE": (yhat - y) ** 2,
-        "NTL-MAE": (yhat - y).abs(),
-        "NTL-Huber": F.huber_loss(yhat, y, reduction="none", delta=HUBER_DELTA),
-        "NTL-WAS": (p * (values[None, :] - y[:, None]).abs()).sum(-1),
-    }
+    return {spec.label: spec.digit_loss(log_p, target) for spec in DIGIT_LOSSES}
 
 
 def _score_rows(logits: np.ndarray, targets: np.ndarray) -> list[DigitScore]:

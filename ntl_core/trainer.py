@@ -91,6 +91,8 @@ class Trainer:
         # The data stream has its own generator: the loss never consumes from it, so runs that
         # differ only in their loss see exactly the same batches.
         self.data_rng = np.random.default_rng(cfg.seed)
+        self._fixed = self.task.fixed_train_set(cfg.train_size) if cfg.train_size else None
+        self._epoch: list[int] = []  # indices of the fixed set still to visit this epoch
         self.callbacks = list(callbacks)
         self.history: list[dict] = []
         self.step_count = 0
@@ -127,6 +129,19 @@ class Trainer:
             logits = self.model(**batch).logits
         return self.objective(logits, labels)
 
+    def _next_batch(self) -> list[tuple[str, str]]:
+        """Fresh pairs, or the next pairs of the fixed set (a new shuffled epoch when it runs out)."""
+        if self._fixed is None:
+            return self.task.sample_train(self.data_rng, self.cfg.batch_size)
+        batch = []
+        while len(batch) < self.cfg.batch_size:
+            if not self._epoch:
+                self._epoch = self.data_rng.permutation(len(self._fixed)).tolist()
+            take = self._epoch[: self.cfg.batch_size - len(batch)]
+            del self._epoch[: len(take)]
+            batch += [self._fixed[i] for i in take]
+        return batch
+
     def step(self, n: int = 1) -> dict[str, float]:
         """Run ``n`` optimiser steps (evaluating every ``cfg.eval_every`` steps).
 
@@ -143,7 +158,7 @@ class Trainer:
         for _ in range(n):
             started = time.perf_counter()
             self.model.train()
-            questions, answers = zip(*self.task.sample_train(self.data_rng, self.cfg.batch_size))
+            questions, answers = zip(*self._next_batch())
             parts = self._losses(list(questions), list(answers))
             self.optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
@@ -151,7 +166,8 @@ class Trainer:
             values = torch.stack([v.detach().float() for v in parts.values()]).tolist()
             if not math.isfinite(values[0]):  # before the update, so the weights stay usable
                 raise ValueError(f"loss is {values[0]} at step {self.step_count + 1}; lower the learning rate")
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            if self.cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             self.step_count += 1

@@ -11,9 +11,12 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import torch
 
+from ntl_core.device import pick_device
+from ntl_core.out_dir import check_out, staged_out
 from ntl_core.strict_json import jsonable
 
 from .ansatz import DEFAULT_PRESET, PRESETS
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: fastest for these tiny tensors on a shared CPU, measured)")
     t.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    t.add_argument("--out", default=None, help="save a run directory the app can open")
+    t.add_argument("--out", type=Path, default=None, help="save a run directory the app can open")
+    t.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -118,6 +122,9 @@ def format_table(ev: Evaluation, title: str) -> str:
 def run_train(args) -> dict:
     """Train as the arguments say; returns the JSON-ready result (also used by tests)."""
     torch.set_num_threads(max(1, args.threads))
+    pick_device(args.device)  # a bad --device or an unusable --out fails before any training
+    if args.out is not None:
+        check_out(args.out, args.overwrite)
     [(_, model_cfg)], train = _configs(args)
     data = load_data(args.data, args.seed, args.digits)
     cfg = TrainConfig(**train, seed=args.seed)
@@ -133,8 +140,10 @@ def run_train(args) -> dict:
         "data": data.summary(), "synthetic": data.synthetic, "train_seconds": seconds,
         "final_epoch": trainer.history[-1] if trainer.history else {},
     }
-    if args.out:
-        result["out"] = str(save_run(trainer, args.out, {"test": test}))
+    if args.out is not None:
+        with staged_out(args.out) as stage:
+            save_run(trainer, stage, {"test": test})
+        result["out"] = str(args.out)
     result["_evaluation"] = test
     return result
 
@@ -173,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_study(args) if study else run_train(args)
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
+    except OSError as exc:  # e.g. the disk filled up while saving the run
+        parser.exit(2, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "") + "\n")
     if study:
         if args.json:
             print(json.dumps(jsonable(result), allow_nan=False))

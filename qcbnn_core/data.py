@@ -7,9 +7,7 @@ as 0; the loaders flip them so that the convention holds.
 """
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -17,11 +15,19 @@ from typing import BinaryIO, Literal
 import numpy as np
 import torch
 
+from .safe_npz import read_npz
+
 # BreastMNIST's official split sizes (train/val/test) and its share of malignant images (147+21+42 of 780).
 BREASTMNIST_SPLITS = (546, 78, 156)
 BREASTMNIST_MALIGNANT_FRACTION = 210 / 780
 DEFAULT_BREASTMNIST_PATH = Path("~/.medmnist/breastmnist.npz")
 DATA_CHOICES = ("phantom", "digits", "breast_cancer", "breastmnist")
+# Untrusted files: caps checked before anything is decompressed (see safe_npz). Splits may be a little
+# larger than BreastMNIST's; a member is at most 700 float64 28×28 images (4.4 MB).
+BREASTMNIST_MEMBERS = tuple(f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels"))
+MAX_SPLIT_ROWS = {"train": 700, "val": 100, "test": 200}
+MAX_NPZ_MEMBER_BYTES = 700 * 28 * 28 * 8
+MAX_NPZ_BYTES = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -206,20 +212,36 @@ def _read_npz(source: str | os.PathLike | bytes | BinaryIO | None) -> dict[str, 
                 f"BreastMNIST file not found: {path}. Put MedMNIST's breastmnist.npz there, pass its path, "
                 "or upload it (nothing is downloaded by this app)."
             )
+        if path.stat().st_size > MAX_NPZ_BYTES:
+            raise ValueError(f"{path} has {path.stat().st_size:,} bytes; BreastMNIST (28×28) is far smaller "
+                             f"(limit {MAX_NPZ_BYTES:,})")
         raw = path.read_bytes()
     elif isinstance(source, (bytes, bytearray)):
         raw = bytes(source)
     elif hasattr(source, "getvalue"):  # e.g. Streamlit's UploadedFile / BytesIO
         raw = source.getvalue()
     elif hasattr(source, "read"):
-        raw = source.read()
+        raw = source.read(MAX_NPZ_BYTES + 1)
     else:
         raise ValueError(f"source must be a path, bytes or a binary file object, got {type(source).__name__}")
+    if len(raw) > MAX_NPZ_BYTES:
+        raise ValueError(f"the file has {len(raw):,} bytes or more; BreastMNIST (28×28) is far smaller "
+                         f"(limit {MAX_NPZ_BYTES:,})")
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"not a readable .npz file (expected MedMNIST's breastmnist.npz): {exc}") from exc
+        return read_npz(raw, MAX_NPZ_MEMBER_BYTES, required=BREASTMNIST_MEMBERS, allowed=BREASTMNIST_MEMBERS,
+                        check=_check_header)
+    except ValueError as exc:
+        raise ValueError(f"not a readable .npz file (expected MedMNIST's breastmnist.npz): {exc}") from None
+
+
+def _check_header(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse a split larger than ``MAX_SPLIT_ROWS`` before its data is decompressed."""
+    split = name.split("_")[0]
+    if not shape or shape[0] > MAX_SPLIT_ROWS[split]:
+        raise ValueError(f"{name} has shape {shape}; at most {MAX_SPLIT_ROWS[split]} {split} examples are accepted "
+                         f"(BreastMNIST has {dict(zip(MAX_SPLIT_ROWS, BREASTMNIST_SPLITS))[split]})")
+    if dtype.kind not in "uifb":
+        raise ValueError(f"{name} has dtype {dtype}; numbers only")
 
 
 def _check_split(arrays: dict[str, np.ndarray], split: str) -> Split:
@@ -268,10 +290,6 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None)
             without both classes in training.
     """
     arrays = _read_npz(source)
-    required = [f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels")]
-    missing = [k for k in required if k not in arrays]
-    if missing:
-        raise ValueError(f"npz is missing keys {missing}; expected {required} (MedMNIST layout)")
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
     if len(torch.unique(train.y)) < 2:
         raise ValueError("train_labels must contain both classes")

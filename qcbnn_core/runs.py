@@ -23,10 +23,13 @@ from ntl_core.strict_json import jsonable
 
 from .metrics import Evaluation
 from .models import GeneratorFactory, MCNet, ModelConfig, build_model
+from .safe_npz import read_npz
 from .trainer import Trainer
 
 RUN_FILES = ("config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt")
 FORMAT_VERSION = 1
+MAX_RUN_ARRAY_BYTES = 64 << 20  # one decoded array of a run (predictions: S × N × 2 float32)
+MAX_RUN_FILE_BYTES = 64 << 20
 
 
 def _write_json(path: Path, obj) -> None:
@@ -93,28 +96,41 @@ class RunRecord:
         return model
 
 
-def load_run(path: str | os.PathLike) -> RunRecord:
+def load_run(path: str | os.PathLike, need_model: bool = True) -> RunRecord:
     """Read a run directory written by :func:`save_run`.
 
+    Args:
+        path: the run directory.
+        need_model: require ``model.pt`` (viewers that only draw the saved results pass False).
+
     Raises:
-        ValueError: if the directory or a file is missing, or a file cannot be parsed.
+        ValueError: if the directory or a file is missing, or a file cannot be parsed. The arrays
+            are read with :func:`~qcbnn_core.safe_npz.read_npz` (numbers only, at most
+            ``MAX_RUN_ARRAY_BYTES`` each), so an untrusted run directory cannot exhaust memory.
     """
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ValueError(f"run directory not found: {root}")
-    missing = [f for f in RUN_FILES if not (root / f).is_file()]
+    missing = [f for f in RUN_FILES if not (root / f).is_file() and (need_model or f != "model.pt")]
     if missing:
         raise ValueError(f"{root} is not a complete qcbnn run directory; missing {missing}")
     try:
         config = json.loads((root / "config.json").read_text())
         history = json.loads((root / "history.json").read_text())
         metrics = json.loads((root / "metrics.json").read_text())
-        with np.load(root / "predictions.npz", allow_pickle=False) as z:
-            predictions = {k: z[k] for k in z.files}
-        with np.load(root / "weights.npz", allow_pickle=False) as z:
-            snapshots = z["snapshots"]
-    except (json.JSONDecodeError, OSError, ValueError, KeyError) as exc:
+        predictions = read_npz(_read_capped(root / "predictions.npz"), MAX_RUN_ARRAY_BYTES)
+        snapshots = read_npz(_read_capped(root / "weights.npz"), MAX_RUN_ARRAY_BYTES, required=("snapshots",))[
+            "snapshots"]
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, ValueError, KeyError) as exc:
         raise ValueError(f"cannot read run directory {root}: {exc}") from exc
+    if not all(isinstance(x, dict) for x in (config, history, metrics)):
+        raise ValueError(f"cannot read run directory {root}: its JSON files must hold objects")
     if config.get("format") != FORMAT_VERSION:
         raise ValueError(f"{root}/config.json has format {config.get('format')!r}; expected {FORMAT_VERSION}")
     return RunRecord(root, config, history.get("epochs", []), history.get("steps", []), metrics, predictions, snapshots)
+
+
+def _read_capped(path: Path) -> bytes:
+    if path.stat().st_size > MAX_RUN_FILE_BYTES:
+        raise ValueError(f"{path.name} has {path.stat().st_size:,} bytes; the limit is {MAX_RUN_FILE_BYTES:,}")
+    return path.read_bytes()

@@ -7,6 +7,7 @@ Pause, Reset, a finished run and an error give the slot back. The fragment rerun
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,6 +16,7 @@ import streamlit as st
 
 from pages._ui.common import session_id, training_slots
 
+_log = logging.getLogger(__name__)
 TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more redraws
 TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
 
@@ -81,32 +83,44 @@ class LiveControls:
         return self.session
 
     def _tick(self, live: LiveSession) -> None:
-        """One bounded chunk; an error (e.g. a diverging run) pauses the session with its message."""
+        """One bounded chunk. Any error pauses the session, frees its slot and becomes a message: a
+        ``ValueError`` (e.g. a diverging run) with its text, anything else as a generic message (the
+        traceback goes to the server log, not to the student)."""
         try:
             live.tick(TICK_BUDGET_S)
-        except ValueError as err:
+        except Exception as err:  # noqa: BLE001 - a tick must never leak its slot or show a traceback
             live.running = False
             training_slots().release(session_id())
-            self._say("error", f"Training stopped: {err}")
+            if isinstance(err, ValueError):
+                self._say("error", f"Training stopped: {err}")
+            else:
+                _log.exception("training tick failed")
+                self._say("error", f"Training stopped by an internal error ({type(err).__name__}). "
+                                   f"Press Reset to start a new {self.noun}; if it happens again, tell your teacher.")
 
     def _on_start(self) -> None:
-        live = self._session_or_build()
-        if live is not None and live.finished:
+        if self.session is not None and self.session.finished:
             self._say("info", f"This {self.noun} is finished. Press Reset to train again.")
-        elif live is not None:
-            live.running = self._slot_or_say()
+            return
+        if not self._slot_or_say():  # models are built only once a slot is granted
+            return
+        live = self._session_or_build()
+        if live is None:
+            training_slots().release(session_id())
+        else:
+            live.running = True
 
     def _on_pause(self) -> None:
         pause(self.key)
 
     def _on_step(self) -> None:
-        live = self._session_or_build()
-        if live is None or live.finished:
+        if (self.session is not None and self.session.finished) or not self._slot_or_say():
             return
-        live.running = False
-        if self._slot_or_say():
+        live = self._session_or_build()
+        if live is not None:
+            live.running = False
             self._tick(live)
-            training_slots().release(session_id())
+        training_slots().release(session_id())
 
     def _on_reset(self) -> None:
         self._on_pause()

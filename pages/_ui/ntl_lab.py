@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.training import LOSS_LABELS, Trainer, TrainConfig
 
 BASELINE = "ce"
-NTL_LOSSES = ("mse", "was")
+NTL_LOSSES = NTL_TRAINABLE
 MAIN_SPLIT = "interpolation"
 
 

@@ -7,10 +7,12 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from ntl_core import loss_registry
+from ntl_core.training import LOSSES
 from pages._ui.ntl_lab import loss_label
 
 MAX_POINTS = 400  # per train curve; longer histories are averaged in bins so a redraw stays cheap
-COLORS = {"ce": "#636efa", "mse": "#00cc96", "was": "#ef553b", "reg": "#ab63fa"}
+COLORS = {key: loss_registry.get(key).colour for key in LOSSES}  # the same colour as in the explorer
 SPLIT_DASH = {"interpolation": "solid", "extrapolation": "dot"}
 
 

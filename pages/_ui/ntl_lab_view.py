@@ -17,10 +17,12 @@ import streamlit as st
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
+from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from pages._ui.live_training import TICK_INTERVAL_S, LiveControls
 from pages._ui.ntl_lab import LabSession, loss_label, verdict
 from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
+from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
@@ -266,19 +268,43 @@ def _samples_view(lab: LabSession):
     return draw
 
 
+def _is_ntl_run(folder: Path) -> bool:
+    """A run directory, or a comparison folder of run directories (what ``--out`` writes)."""
+    if (folder / CONFIG).is_file():
+        return True
+    try:
+        return any((sub / CONFIG).is_file() for sub in folder.iterdir() if sub.is_dir() and not sub.is_symlink())
+    except OSError:
+        return False
+
+
+def _ntl_member(parts: tuple[str, ...]) -> bool:
+    """Members of an uploaded zip the replay reads: configs and metrics, never the checkpoint folder."""
+    return parts[-1] in (CONFIG, METRICS) and CHECKPOINT not in parts[:-1]
+
+
 def replay_tab() -> None:
-    """Open a run directory written by ``python -m ntl_core train --out DIR`` and replay its curves."""
-    st.markdown("A teacher can pre-train before class (`python -m ntl_core train … --out DIR`, e.g. on a GPU box) "
-                "and replay the curves here.")
-    path = st.text_input("Run directory on the server", key="lab_replay_dir", placeholder="runs/addition-2d")
+    """Replay a run directory from the class's run folder, or an uploaded zipped one."""
+    st.markdown("A teacher can pre-train before class (`python -m ntl_core train … --out runs/NAME`, e.g. on a GPU "
+                "box) and replay the curves here; students can upload a zipped run directory.")
+    root = runs_root()
+    names = list_runs(root, _is_ntl_run)
+    c1, c2 = st.columns(2)
+    choice = c1.selectbox("Run in the class's run folder", names, index=None, key="lab_replay_dir",
+                          placeholder="choose a run" if names else f"no runs in {root.name}/ yet")
+    upload = c2.file_uploader("…or upload a zipped run directory", type=["zip"], key="lab_replay_zip")
     if st.button("Open run", key="lab_replay_open"):
         try:
-            if not path.strip():
-                raise ValueError("enter the path of a run directory")
-            st.session_state["lab_replay"] = load_runs(Path(path.strip()).expanduser())
+            if upload is not None:
+                records = load_upload(upload.getvalue(), _ntl_member, _is_ntl_run, load_runs)
+            elif choice is not None:
+                records = open_listed(root, choice, _is_ntl_run, load_runs)
+            else:
+                raise ValueError("choose a run or upload a zipped run directory")
+            st.session_state["lab_replay"] = records
         except (ValueError, OSError) as err:
             st.session_state.pop("lab_replay", None)
-            st.error(f"Cannot open {path!r}: {err}")
+            st.error(f"Cannot open the run: {err}")
     records = st.session_state.get("lab_replay")
     if not records:
         return

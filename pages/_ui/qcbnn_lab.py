@@ -21,7 +21,7 @@ from qcbnn_core.trainer import TrainConfig, Trainer
 
 MEASURE_LABELS = {"predictive_entropy": "predictive entropy", "expected_entropy": "expected entropy",
                   "mutual_information": "mutual information", "std_p_positive": "std of p(positive)"}
-MAX_UPLOAD_BYTES = 20_000_000  # BreastMNIST's 28×28 npz is ~0.6 MB; bigger uploads are not it
+MAX_UPLOAD_BYTES = 10_000_000  # = server.maxUploadSize; BreastMNIST's 28×28 npz is ~0.6 MB; bigger uploads are not it
 
 
 def load_data(source: str, seed: int, n_train: int, upload: bytes | None = None) -> QCBNNDataset:

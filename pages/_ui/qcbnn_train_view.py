@@ -17,11 +17,12 @@ from qcbnn_core.ansatz import DEFAULT_PRESET
 from qcbnn_core.data import QCBNNDataset
 from qcbnn_core.metrics import UNCERTAINTY_MEASURES
 from qcbnn_core.models import MECHANISMS, ModelConfig
-from qcbnn_core.runs import load_run
+from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
 from pages._ui.live_training import LiveControls
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, LabSession, ModelResult, certainty_order, gap_verdict, load_data,
                                  result_from_run, study_table)
+from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.url_state import read_query_params, write_query_params
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
@@ -306,25 +307,53 @@ def study_body(lab: LabSession) -> None:
 
 
 # ----------------------------------------------------------------------------- run directories
+VIEWER_FILES = tuple(f for f in RUN_FILES if f != "model.pt")  # the viewer never loads the weights
+
+
+def _is_qcbnn_run(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in VIEWER_FILES)
+
+
+def _viewer_member(parts: tuple[str, ...]) -> bool:
+    return parts[-1] in VIEWER_FILES
+
+
+def _results_of(folder: Path) -> list[ModelResult]:
+    """The run in ``folder``, or the (at most two) runs inside it (an uploaded zip of two runs)."""
+    runs = [folder] if _is_qcbnn_run(folder) else [folder / n for n in list_runs(folder, _is_qcbnn_run, depth=1)][:2]
+    out = []
+    for run in runs:
+        try:
+            res = result_from_run(load_run(run, need_model=False))
+        except (KeyError, TypeError, AttributeError, IndexError) as err:  # well-formed JSON, wrong contents
+            raise ValueError(f"{run.name} is not a qcbnn run directory (bad field {err})") from None
+        res.name = f"{res.name} ({run.name})"
+        out.append(res)
+    return out
+
+
 def runs_tab() -> None:
     """Open run directories written by ``python -m qcbnn_core train --out DIR`` and show the same plots."""
     st.markdown("Train before class, e.g. `python -m qcbnn_core train --model qcbnn --out runs/qcbnn` and "
-                "`… --model bnn --out runs/bnn`, then open both here.")
-    c1, c2 = st.columns(2)
-    first = c1.text_input("Run directory", key="qt_run_a", placeholder="runs/qcbnn")
-    second = c2.text_input("Second run directory (optional)", key="qt_run_b", placeholder="runs/bnn")
+                "`… --model bnn --out runs/bnn`, then open both here (or upload a zip of one or two run folders).")
+    root = runs_root()
+    names = list_runs(root, _is_qcbnn_run)
+    placeholder = "choose a run" if names else f"no runs in {root.name}/ yet"
+    c1, c2, c3 = st.columns(3)
+    first = c1.selectbox("Run", names, index=None, key="qt_run_a", placeholder=placeholder)
+    second = c2.selectbox("Second run (optional)", names, index=None, key="qt_run_b", placeholder=placeholder)
+    upload = c3.file_uploader("…or upload a zipped run directory", type=["zip"], key="qt_run_zip")
     if st.button("Open", key="qt_run_open"):
         try:
-            paths = [p.strip() for p in (first, second) if p.strip()]
-            if not paths:
-                raise ValueError("enter the path of a run directory")
-            loaded: dict[str, ModelResult] = {}
-            for p in paths:
-                res = result_from_run(load_run(Path(p).expanduser()))
-                res.name = res.name if res.name not in loaded else f"{res.name} ({Path(p).name})"
-                loaded[res.name] = res
-            st.session_state["qt_runs"] = loaded
-        except ValueError as err:
+            if upload is not None:
+                found = load_upload(upload.getvalue(), _viewer_member, _is_qcbnn_run, _results_of)
+            else:
+                chosen = list(dict.fromkeys(n for n in (first, second) if n is not None))
+                if not chosen:
+                    raise ValueError("choose a run or upload a zipped run directory")
+                found = [r for n in chosen for r in open_listed(root, n, _is_qcbnn_run, _results_of)]
+            st.session_state["qt_runs"] = {r.name: r for r in found}
+        except (ValueError, OSError) as err:
             st.session_state.pop("qt_runs", None)
             st.error(f"Cannot open the run: {err}")
     results: dict[str, ModelResult] | None = st.session_state.get("qt_runs")

@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -98,13 +100,27 @@ def test_full_server_shows_friendly_message(slots):
     at = _app()
     at.button(key="lab_start").click().run()
     assert "training slots on this server are busy" in _texts(at.warning)
-    lab = at.session_state[view.LAB_KEY]
-    assert not lab.running and lab.step == 0
+    assert view.LAB_KEY not in at.session_state  # no model is built for a refused student
     at.button(key="lab_step").click().run()
-    assert lab.step == 0 and "busy" in _texts(at.warning)
+    assert view.LAB_KEY not in at.session_state and "busy" in _texts(at.warning)
     slots.release("another-student")
     at.button(key="lab_step").click().run()
-    assert lab.step == 1 and not at.exception
+    assert at.session_state[view.LAB_KEY].step == 1 and not at.exception
+
+
+def test_any_error_in_a_tick_pauses_frees_the_slot_and_shows_a_message(slots, monkeypatch):
+    at = _app()
+    at.button(key="lab_start").click().run()
+    assert at.session_state[view.LAB_KEY].running and slots.in_use() == 1
+
+    def broken_tick(self, budget_s):
+        raise IndexError("index 300 is out of bounds")  # e.g. a question longer than the model's context
+
+    monkeypatch.setattr(view.LabSession, "tick", broken_tick)
+    at.run()
+    lab = at.session_state[view.LAB_KEY]
+    assert not lab.running and slots.in_use() == 0 and not at.exception
+    assert "internal error (IndexError)" in _texts(at.error) and "out of bounds" not in _texts(at.error)
 
 
 @pytest.mark.parametrize("lr", ["0", "nan", "fast", "-1e-3", "5"])
@@ -142,28 +158,43 @@ def test_uploaded_data_file_trains(slots):
     assert not at.exception and lab.step == 1 and lab.base.task == "file"
 
 
-def test_unreadable_run_directory_gets_a_message(tmp_path):
-    at = _app()
-    for path, expected in [("", "enter the path"), (str(tmp_path / "missing"), "contains no run"),
-                           (str(tmp_path), "contains no run")]:
-        at.text_input(key="lab_replay_dir").set_value(path)
-        at.button(key="lab_replay_open").click().run()
-        assert expected in _texts(at.error), path
+def _save_comparison(folder: Path) -> None:
+    for loss in ("ce", "was"):
+        tr = Trainer(PRESETS["Tiny (tests)"].replace(loss=loss, eval_every=2, steps=4))
+        tr.step(4)
+        tr.save(folder / f"{loss}-seed0")
+
+
+def _zip(folder: Path, extra: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder.parent).as_posix())
+        for name, raw in (extra or {}).items():
+            zf.writestr(name, raw)
+    return buf.getvalue()
+
+
+def test_runs_are_chosen_from_the_class_folder_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
-    at.text_input(key="lab_replay_dir").set_value(str(broken))
+    at = _app()
+    at.button(key="lab_replay_open").click().run()
+    assert "choose a run or upload" in _texts(at.error)
+    assert at.selectbox(key="lab_replay_dir").options == ["broken"]
+    at.selectbox(key="lab_replay_dir").set_value("broken")
     at.button(key="lab_replay_open").click().run()
     assert "cannot read the run's config" in _texts(at.error) and not at.exception
 
 
-def test_replay_of_a_saved_comparison(tmp_path):
-    for loss in ("ce", "was"):
-        tr = Trainer(PRESETS["Tiny (tests)"].replace(loss=loss, eval_every=2, steps=4))
-        tr.step(4)
-        tr.save(tmp_path / f"{loss}-seed0")
+def test_replay_of_a_saved_comparison(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
+    _save_comparison(tmp_path / "add")
     at = _app()
-    at.text_input(key="lab_replay_dir").set_value(str(tmp_path))
+    at.selectbox(key="lab_replay_dir").set_value("add")
     at.button(key="lab_replay_open").click().run()
     assert not at.exception and not at.error
     records = at.session_state["lab_replay"]
@@ -172,6 +203,21 @@ def test_replay_of_a_saved_comparison(tmp_path):
     assert "at step 4" in _texts([*at.success, *at.warning, *at.info])
     at.slider(key="lab_replay_upto").set_value(2).run()
     assert "at step 2" in _texts([*at.success, *at.warning, *at.info])
+
+
+def test_replay_of_an_uploaded_zip_and_a_malicious_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path / "empty"))
+    _save_comparison(tmp_path / "add")
+    at = _app()
+    at.file_uploader(key="lab_replay_zip").set_value(("add.zip", _zip(tmp_path / "add"), "application/zip")).run()
+    at.button(key="lab_replay_open").click().run()
+    assert not at.exception and not at.error
+    assert sorted(r.config.loss for r in at.session_state["lab_replay"]) == ["ce", "was"]
+    evil = _zip(tmp_path / "add", {"../../outside.json": b"{}"})
+    at.file_uploader(key="lab_replay_zip").set_value(("evil.zip", evil, "application/zip")).run()
+    at.button(key="lab_replay_open").click().run()
+    assert "leaves its folder" in _texts(at.error) and "lab_replay" not in at.session_state
+    assert not (tmp_path / "outside.json").exists()
 
 
 def test_reachable_through_the_app_navigation():

@@ -214,7 +214,7 @@ def test_full_server_gets_a_friendly_message(slots):
     slots.acquire("a-third-student")
     at = _app()
     at.button(key="qt_lab_start").click().run()
-    assert not at.session_state[view.LAB_KEY].running
+    assert view.LAB_KEY not in at.session_state  # no model is built for a refused student
     assert "training slots on this server are busy" in _texts(at.warning)
     assert not at.exception
 
@@ -252,15 +252,17 @@ def test_architecture_study_table_and_csv(slots):
     assert at.get("download_button")
 
 
-def test_open_run_directory(tmp_path):
+def test_open_run_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
     lab = _trained({"BNN": ModelConfig(kind="bnn")})
     save_run(lab.trainers["BNN"], tmp_path / "bnn")
+    (tmp_path / "not-a-run").mkdir()
     at = _app()
-    at.text_input(key="qt_run_a").input(str(tmp_path / "missing")).run()
+    assert at.selectbox(key="qt_run_a").options == ["bnn"]
     at.button(key="qt_run_open").click().run()
-    assert "Cannot open the run: run directory not found" in _texts(at.error) and not at.exception
-    at.text_input(key="qt_run_a").input(str(tmp_path / "bnn")).run()
+    assert "choose a run or upload" in _texts(at.error) and not at.exception
+    at.selectbox(key="qt_run_a").set_value("bnn").run()
     at.button(key="qt_run_open").click().run()
     assert not at.exception and not at.error
-    assert set(at.session_state["qt_runs"]) == {"BNN"}
+    assert set(at.session_state["qt_runs"]) == {"BNN (bnn)"}
     assert "Run directories do not store the test images" in _texts(at.caption)

@@ -50,3 +50,32 @@ def test_module_entry_point_rejects_unknown_losses():
     proc = subprocess.run([sys.executable, "-m", "ntl_core", "train", "--losses", "ce,l1"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "unknown loss" in proc.stderr
+
+
+def test_out_is_refused_when_not_empty_and_replaced_whole_with_overwrite(capsys, tmp_path):
+    out = tmp_path / "cmp"
+    assert main([*TINY, "--losses", "ce,was", "--seeds", "0", "--out", str(out)]) == 0
+    (out / "stale-seed9").mkdir()
+    assert main([*TINY, "--losses", "ce", "--seeds", "0", "--out", str(out)]) == 2
+    assert "not empty; pass --overwrite" in capsys.readouterr().err
+    assert main([*TINY, "--losses", "ce", "--seeds", "1", "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["ce-seed1", "summary.json"]  # no stale siblings
+    assert [p.name for p in tmp_path.iterdir()] == ["cmp"]  # no staging folder left behind
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--device", "cuda:0"], "CUDA is not available"),
+    (["--device", "meta"], "not supported"),
+])
+def test_bad_device_is_an_error_line_not_a_traceback(capsys, flags, message):
+    assert main([*TINY, "--seeds", "0", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_unwritable_out_fails_before_training(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main([*TINY, "--seeds", "0", "--out", str(blocker / "sub")]) == 2
+    assert "not writable" in capsys.readouterr().err

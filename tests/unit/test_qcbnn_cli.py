@@ -44,3 +44,26 @@ def test_module_entry_point_help():
     res = subprocess.run([sys.executable, "-m", "qcbnn_core", "train", "--help"], capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0 and "--ansatz" in res.stdout and "--mechanism" in res.stdout
+
+
+def test_out_refuses_non_empty_and_overwrite_replaces_whole(capsys, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "old.txt").write_text("an earlier experiment")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "breast_cancer", "--model", "bnn", "--out", str(out), *TINY])
+    assert exc.value.code == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert main(["train", "--data", "breast_cancer", "--model", "bnn", "--out", str(out), "--overwrite", *TINY]) == 0
+    assert not (out / "old.txt").exists() and load_run(out).config["model"]["kind"] == "bnn"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "tpu"], "unknown device"),
+    (["--out", "/proc/forbidden/run"], "not writable"),
+])
+def test_bad_device_or_out_fails_before_training(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "breast_cancer", "--model", "bnn", *TINY, *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("error: ") and message in err
