@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.seeds import torch_generator
 from qcbnn_core import AnsatzConfig, QuantumWeightGenerator, layer_states
 
 N_WEIGHTS = 64  # 16 feature maps × 2×2 kernels: the QCBNN conv layer
@@ -65,7 +66,7 @@ def build_generator(config: AnsatzConfig, mechanism: str, seed: int) -> QuantumW
 
 def draw_stream(seed: int, draw: int) -> torch.Generator:
     """The random stream of draw number ``draw`` (so "next draw" and a shared link reproduce it)."""
-    return torch.Generator().manual_seed(int(seed) * 100_003 + int(draw))
+    return torch_generator(int(seed), "draw", int(draw))
 
 
 def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow: int = 0) -> Draw:
@@ -73,7 +74,7 @@ def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow:
 
     Args:
         config: the ansatz.
-        mechanism: ``"born"`` or ``"bin_jitter"``.
+        mechanism: one of ``qcbnn_core.generator.MECHANISMS``.
         seed: generator parameters (and the draw stream).
         draw: which draw of the stream (0, 1, …).
         follow: for ``bin_jitter``, the weight j whose circuit run is stepped through.
@@ -88,7 +89,7 @@ def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow:
         w = g.sample(1, generator=draw_stream(seed, draw))[0].double().numpy()
     n, dim = config.n_qubits, config.dim
     steps: list[Step] = []
-    if mechanism == "born":
+    if mechanism != "bin_jitter":
         # sample() draws its noise first from the stream: the same seeded stream gives the z it used.
         k = -(-N_WEIGHTS // dim)
         z = g.sample_noise(k, draw_stream(seed, draw))[0].double().numpy()
@@ -112,13 +113,15 @@ def one_draw(config: AnsatzConfig, mechanism: str, seed: int, draw: int, follow:
         steps.append(Step(f"After layer {layer}", f"Layer {layer}: trainable {config.rotations.upper()} rotations "
                           f"on every qubit, then {ent[config.entanglement]}.", "probs", probs, block=layer))
     p = states[-1][1]
-    if mechanism == "born":
+    if mechanism != "bin_jitter":
         steps.append(Step("Measurement", "We read out the exact probabilities p_b of all bitstrings b (the simulator "
                           "gives them; hardware would estimate them from shots).", "probs", p,
                            block=config.n_layers + 1))
         extra = f" The first {dim} weights use this z; the rest use {k - 1} more noise draws." if k > 1 else ""
+        jitter = (" Semi-implicit: each weight then gets its own Gaussian jitter σ_j·ε_j, so the weights fill "
+                  "all of weight space instead of a surface of noise dimension." if mechanism == "semi_implicit" else "")
         steps.append(Step("Continuous weights", f"w_j = shift_j + scale_j·({dim}·p_j − 1): p moves smoothly "
-                          f"with z, so the weights are continuous random numbers.{extra}", "weights", w))
+                          f"with z, so the weights are continuous random numbers.{extra}{jitter}", "weights", w))
     else:
         lo, hi = g.weight_range
         bit = int(min(max(math.floor((w[follow] - lo) / g.bin_width), 0), dim - 1))

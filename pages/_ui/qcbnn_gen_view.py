@@ -14,7 +14,7 @@ import streamlit as st
 
 from qcbnn_core import ANSATZ_PRESETS, AnsatzConfig, draw_mpl, draw_text, plots
 from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, ROTATIONS
-from qcbnn_core.generator import MECHANISMS
+from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
@@ -39,7 +39,6 @@ ROT_LABELS = {"ry": "RY", "ryrz": "RY then RZ", "rot": "Rot (RZ·RY·RZ)"}
 ENT_LABELS = {"none": "none (independent qubits)", "cnot_ring": "CNOT ring (fixed)",
               "crx_ring": "CRX ring (learnable)", "all_to_all": "CRX all-to-all (learnable)"}
 ENC_LABELS = {"ry_uniform": "RY(π·z)", "rxrz_uniform": "RX(π·z), RZ(π·z)", "h_rz_uniform": "H, RZ(π·z)"}
-MECH_LABELS = {"born": "Born machine + noise (implicit density)", "bin_jitter": "bitstring + jitter (exact density)"}
 
 _DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained": True, "gen_range": 1.57,
              "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born", "gen_step": 0, "gen_draw": 0,
@@ -254,7 +253,7 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
     left, right = st.columns(2)
     with left:
         follow = st.session_state.get("gen_follow", 0)
-        what = "this draw's noise z" if mechanism == "born" else f"weight {follow}'s input"
+        what = "this draw's noise z" if mechanism != "bin_jitter" else f"weight {follow}'s input"
         st.plotly_chart(plots.shots_figure(counts, exact, title=f"{n_shots} shots on {what}"), width="stretch",
                         key="gen_shots")
     with right:
@@ -276,7 +275,7 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
         st.caption(f"Mean |correlation| between different weights: {np.abs(off).mean():.3f} "
                    f"(largest {np.abs(off).max():.3f}). "
                    + ("Born-machine weights share one probability vector that sums to 1, so they move together."
-                      if mechanism == "born" else "bin+jitter weights are drawn independently: correlations are "
+                      if mechanism != "bin_jitter" else "bin+jitter weights are drawn independently: correlations are "
                       "sampling noise around 0."))
     with right:
         i = st.number_input("Weight i", 0, gen.N_WEIGHTS - 1, 0, key="gen_pair_i")
