@@ -62,6 +62,19 @@ def paired(values: list[float], baseline: list[float], higher_is_better: bool) -
     return {"mean_diff": out["mean"], "ci95": out["ci95"], "n": out["n"], "wins": int(wins), "p_value": p_value}
 
 
+def steps_until(history: list[dict], below: float, metric: str = "mape", split: str = "interpolation") -> int | None:
+    """The first evaluated step at which ``metric`` on ``split`` is below ``below`` (None: never).
+
+    The paper's sample-efficiency measure ("epochs until the relative error is below 0.5 %"),
+    here in optimiser steps; its resolution is the run's evaluation interval.
+    """
+    for row in history:
+        value = row.get(metric)
+        if row.get("split") == split and value is not None and math.isfinite(value) and value < below:
+            return int(row["step"])
+    return None
+
+
 def train_run(cfg: TrainConfig, steps: int, callbacks: list[Callback] = ()) -> tuple[Trainer, RunResult]:
     """Train ``cfg`` for ``steps`` steps and evaluate every split once more at the end."""
     trainer = Trainer(cfg, callbacks)

@@ -24,6 +24,7 @@ from ntl_core.losses import NTLoss, NTLossDotProduct
 from ntl_core.number_level import NumberLevelLoss
 from ntl_core.number_tokens import VocabSource
 
+KINK_TOL = 1e-9  # |ŷ - y| below this counts as a hit: far below any shown digit, above preset residue
 HUBER_DELTA = 1.0  # torch's default, which is what ntloss uses with loss_function=F.huber_loss
 
 # digit_loss(log_p, target) -> loss per row; log_p: (N, 10) log-probabilities of the digits 0..9,
@@ -66,7 +67,15 @@ def _expected(log_p: Tensor) -> Tensor:
 
 
 def _error(log_p: Tensor, target: Tensor) -> Tensor:
-    return _expected(log_p) - target.to(log_p.dtype)
+    """ŷ - y, with errors below ``KINK_TOL`` set to exactly 0 (still in the autograd graph).
+
+    The bimodal preset has ŷ = y up to ~1e-11 (rounding, and the floor logit of a digit without
+    a mirror image). NTL-MAE's gradient is sign(ŷ - y)·(…), so that residue would pick a
+    full-size gradient in an arbitrary direction; at exactly 0 torch takes the subgradient 0,
+    the honest answer for an expected value that hits the target.
+    """
+    err = _expected(log_p) - target.to(log_p.dtype)
+    return err * (err.abs() > KINK_TOL).to(err.dtype)
 
 
 def _ce(log_p: Tensor, target: Tensor) -> Tensor:
@@ -79,7 +88,8 @@ def _was(log_p: Tensor, target: Tensor) -> Tensor:
 
 
 def _huber(log_p: Tensor, target: Tensor) -> Tensor:
-    return F.huber_loss(_expected(log_p), target.to(log_p.dtype), reduction="none", delta=HUBER_DELTA)
+    err = _error(log_p, target)
+    return F.huber_loss(err, torch.zeros_like(err), reduction="none", delta=HUBER_DELTA)
 
 
 LOSSES: tuple[LossSpec, ...] = (

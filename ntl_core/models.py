@@ -33,6 +33,7 @@ class ModelSize:
 
 MODEL_PRESETS: dict[str, ModelSize] = {
     "gpt2-tiny": ModelSize("gpt2", 2, 128, 4),
+    "gpt2-mini": ModelSize("gpt2", 4, 128, 4),  # tiny with twice the layers: "slightly larger", ~2× the step time
     "gpt2-small": ModelSize("gpt2", 4, 256, 8),
     "gpt2-medium": ModelSize("gpt2", 6, 384, 6),
     "t5-tiny": ModelSize("t5", 2, 128, 4),

@@ -54,33 +54,63 @@ def losses_figure(score: DigitScore, names: Sequence[str] = LOSS_NAMES) -> go.Fi
     return fig
 
 
+def _panel_layout(fig: go.Figure, title: str) -> None:
+    """Small panel titles and a two-line chart title, so five panels fit a 1024 px projector."""
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=dict(text=title, font_size=14), showlegend=False,
+                      **{**_LAYOUT, "margin": dict(l=40, r=10, t=80, b=40)})
+
+
 def sweep_figure(sweep: Sweep, names: Sequence[str] = LOSS_NAMES) -> go.Figure:
     """One panel per loss: the loss as the peak moves over the digits; the target marked."""
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=list(names), horizontal_spacing=0.05)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=list(names), horizontal_spacing=0.04)
     for col, name in enumerate(names, start=1):
         fig.add_trace(go.Scatter(x=sweep.centers, y=sweep.losses[name], mode="lines+markers", name=name,
                                  line_color=LOSS_COLORS[name],
                                  hovertemplate="peak at %{x}: %{y:.4g}<extra>" + name + "</extra>"),
                       row=1, col=col)
         fig.add_vline(x=sweep.target, line_dash="dot", line_color=TARGET_COLOR, row=1, col=col)
-        fig.update_xaxes(title_text="peak at digit", tickvals=_DIGITS[::3], row=1, col=col)
-    fig.update_layout(title=f"Each loss as the peak moves (true digit {sweep.target}, dotted)", showlegend=False,
-                      **_LAYOUT)
+        fig.update_xaxes(title_text="peak at", tickvals=_DIGITS[::3], row=1, col=col)
+    _panel_layout(fig, f"Each loss as the peak moves<br><sup>true digit {sweep.target} dotted; "
+                       f"T = {sweep.temperature:g}; each panel has its own loss scale</sup>")
     return fig
 
 
+# Gradients smaller than this are float noise for teaching purposes (a training step would not
+# move the logit visibly); they are drawn as exactly zero and the panel says so.
+GRADIENT_FLOOR = 1e-6
+
+
+def shown_gradient(values: np.ndarray) -> np.ndarray:
+    """The bar heights of the gradient chart: ``values`` with every |g| < ``GRADIENT_FLOOR`` set to 0."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.abs(values) < GRADIENT_FLOOR, 0.0, values)
+
+
 def gradients_figure(score: DigitScore, names: Sequence[str] = LOSS_NAMES) -> go.Figure:
-    """One panel per loss: d loss / d logit for every digit (a step of gradient descent moves opposite)."""
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=list(names), shared_xaxes=True,
-                        horizontal_spacing=0.05)
+    """One panel per loss on ONE shared y-axis: d loss / d logit for every digit.
+
+    Sharing the axis is the point: NTL gradients of 1e-9 must look like nothing next to CE's ±1,
+    not as tall bars on their own scale. Bars below ``GRADIENT_FLOOR`` are drawn as 0 and a
+    panel whose bars are all below it is titled "≈ 0"; the hover always gives the exact value.
+    """
+    shown = {n: shown_gradient(score.gradients[n]) for n in names}
+    titles = [f"{n} (≈ 0)" if not shown[n].any() else n for n in names]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=titles, shared_yaxes=True,
+                        horizontal_spacing=0.02)
     for col, name in enumerate(names, start=1):
-        g = score.gradients[name]
-        fig.add_trace(go.Bar(x=_DIGITS, y=g, marker_color=LOSS_COLORS[name], name=name,
-                             hovertemplate="logit of %{x}: %{y:.4g}<extra>" + name + "</extra>"), row=1, col=col)
+        exact = score.gradients[name]
+        fig.add_trace(go.Bar(x=_DIGITS, y=shown[name], marker_color=LOSS_COLORS[name], name=name, customdata=exact,
+                             hovertemplate="logit of %{x}: %{customdata:.3g}<extra>" + name + "</extra>"),
+                      row=1, col=col)
         fig.add_vline(x=score.target, line_dash="dot", line_color=TARGET_COLOR, row=1, col=col)
         fig.update_xaxes(title_text="digit", tickvals=_DIGITS[::3], row=1, col=col)
-    fig.update_layout(title="Gradient of each loss on each logit (negative = training pushes that digit up)",
-                      showlegend=False, **_LAYOUT)
+    top = max(float(np.abs(v).max()) for v in shown.values())
+    span = top * 1.1 if top > 0 else 1.0
+    fig.update_yaxes(range=[-span, span], zeroline=True, zerolinecolor="#444")
+    fig.update_yaxes(title_text="∂ loss / ∂ logit", row=1, col=1)
+    _panel_layout(fig, "Gradient of each loss on each logit, one shared scale<br><sup>negative = training raises "
+                       f"that digit; |values| < {GRADIENT_FLOOR:g} drawn as 0</sup>")
     return fig
 
 

@@ -275,6 +275,12 @@ def preset_logits(name: str, target: int, temperature: float = 1.0, seed: int = 
     return np.clip(base / temp, -LOGIT_LIMIT, LOGIT_LIMIT)
 
 
+def presets_for(target: int) -> tuple[str, ...]:
+    """The presets that fit the true digit ``target``: all but ``bimodal`` for the edge digits 0 and 9."""
+    t = check_digit(target)
+    return PRESETS if 0 < t < 9 else tuple(p for p in PRESETS if p != "bimodal")
+
+
 def spike_logits(center: int, temperature: float = 1.0) -> np.ndarray:
     """(10,) logits with ``PEAK_LOGIT / temperature`` on ``center`` and 0 elsewhere (clipped)."""
     c = check_digit(center)

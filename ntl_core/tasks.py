@@ -153,6 +153,27 @@ class ArithmeticTask(_WritesAnswers):
         codes = codes[:n]
         return self._pairs(codes // m, codes % m)
 
+    def fixed_train_set(self, size: int) -> list[Pair]:
+        """``size`` distinct training pairs outside the interpolation set, the same for every seed.
+
+        The paper trained on a fixed data set for several epochs; a run's seed then changes only
+        the initial weights and the order in which these pairs are visited.
+
+        Raises:
+            ValueError: if ``size`` exceeds the pairs available outside the interpolation set.
+        """
+        m = 10**self.digits
+        available = m * m - len(self._interpolation_codes)
+        if not 1 <= size <= available:
+            raise ValueError(f"train_size must be between 1 and {available} for {self.digits}-digit operands, got {size}")
+        rng = np.random.default_rng(SPLIT_SEED + 2)
+        codes: dict[int, None] = {}
+        held_out = set(int(c) for c in self._interpolation_codes)
+        while len(codes) < size:
+            codes.update(dict.fromkeys(int(c) for c in rng.integers(0, m * m, size=2 * size) if int(c) not in held_out))
+        chosen = np.array(list(codes)[:size], dtype=np.int64)
+        return self._pairs(chosen // m, chosen % m)
+
 
 def load_qa_file(path: str | Path) -> list[Pair]:
     """Read a DeepMind-Mathematics-style text file: question and answer on alternating lines.

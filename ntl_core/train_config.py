@@ -38,7 +38,10 @@ class TrainConfig:
         eval_size: questions per evaluation (and per held-out split).
         steps: the step budget used by the CLI and presets (``Trainer.step`` itself is open-ended).
         tokenizer: ``"digits"`` (one token per digit) or ``"multidigit"`` (contrast; CE/reg only).
-        warmup_steps, weight_decay, grad_clip: optimiser details.
+        train_size: 0 draws fresh training pairs every step; N > 0 trains on a fixed set of N
+            pairs (the same for every seed), reshuffled each epoch — the paper's setting.
+        warmup_steps, weight_decay: optimiser details.
+        grad_clip: clip the gradient norm to this value; 0 turns clipping off.
     """
 
     task: str = "addition"
@@ -59,6 +62,7 @@ class TrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    train_size: int = 0
     data_path: str | None = None
     interpolation_path: str | None = None
     extrapolation_path: str | None = None
@@ -81,11 +85,13 @@ class TrainConfig:
             need(isinstance(value, (int, float)) and math.isfinite(value), f"{name} must be a finite number, got {value!r}")
         need(0 < self.lr <= 1, f"learning rate must be in (0, 1], got {self.lr}")
         need(self.ntl_weight >= 0, f"ntl_weight (λ) must be ≥ 0, got {self.ntl_weight}")
-        need(self.weight_decay >= 0 and self.grad_clip > 0, "weight_decay must be ≥ 0 and grad_clip > 0")
-        for name, low in (("batch_size", 1), ("eval_size", 1), ("steps", 0), ("eval_every", 0), ("warmup_steps", 0), ("seed", 0)):
+        need(self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be ≥ 0 (grad_clip 0: no clipping)")
+        for name, low in (("batch_size", 1), ("eval_size", 1), ("steps", 0), ("eval_every", 0), ("warmup_steps", 0),
+                          ("seed", 0), ("train_size", 0)):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                  f"{name} must be an integer ≥ {low}, got {value!r}")
+        need(self.train_size == 0 or self.task != "file", "train_size applies to arithmetic tasks (a file task is already a fixed set)")
         need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")
 
     def make_task(self) -> Task:

@@ -10,6 +10,7 @@ import contextlib
 import math
 import time
 from collections import deque
+from pathlib import Path
 from typing import Iterable, Protocol
 
 import numpy as np
@@ -17,10 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from ntl_core.batching import greedy_generate, lm_batch, prompt_batch
-from ntl_core.device import pick_device
+from labkit.device import pick_device
 from ntl_core.metrics import answer_metrics
-from ntl_core.models import build_model, model_arch
+from ntl_core.models import build_model, load_model, model_arch
 from ntl_core.objectives import make_objective
+from ntl_core.runs import CHECKPOINT, load_run, save_run
 from ntl_core.tasks import SPLITS, ArithmeticTask
 from ntl_core.tokenization import build_tokenizer, digit_token_ids
 from ntl_core.train_config import TrainConfig
@@ -91,6 +93,8 @@ class Trainer:
         # The data stream has its own generator: the loss never consumes from it, so runs that
         # differ only in their loss see exactly the same batches.
         self.data_rng = np.random.default_rng(cfg.seed)
+        self._fixed = self.task.fixed_train_set(cfg.train_size) if cfg.train_size else None
+        self._epoch: list[int] = []  # indices of the fixed set still to visit this epoch
         self.callbacks = list(callbacks)
         self.history: list[dict] = []
         self.step_count = 0
@@ -127,6 +131,19 @@ class Trainer:
             logits = self.model(**batch).logits
         return self.objective(logits, labels)
 
+    def _next_batch(self) -> list[tuple[str, str]]:
+        """Fresh pairs, or the next pairs of the fixed set (a new shuffled epoch when it runs out)."""
+        if self._fixed is None:
+            return self.task.sample_train(self.data_rng, self.cfg.batch_size)
+        batch = []
+        while len(batch) < self.cfg.batch_size:
+            if not self._epoch:
+                self._epoch = self.data_rng.permutation(len(self._fixed)).tolist()
+            take = self._epoch[: self.cfg.batch_size - len(batch)]
+            del self._epoch[: len(take)]
+            batch += [self._fixed[i] for i in take]
+        return batch
+
     def step(self, n: int = 1) -> dict[str, float]:
         """Run ``n`` optimiser steps (evaluating every ``cfg.eval_every`` steps).
 
@@ -143,7 +160,7 @@ class Trainer:
         for _ in range(n):
             started = time.perf_counter()
             self.model.train()
-            questions, answers = zip(*self.task.sample_train(self.data_rng, self.cfg.batch_size))
+            questions, answers = zip(*self._next_batch())
             parts = self._losses(list(questions), list(answers))
             self.optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
@@ -151,7 +168,8 @@ class Trainer:
             values = torch.stack([v.detach().float() for v in parts.values()]).tolist()
             if not math.isfinite(values[0]):  # before the update, so the weights stay usable
                 raise ValueError(f"loss is {values[0]} at step {self.step_count + 1}; lower the learning rate")
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            if self.cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             self.step_count += 1
@@ -247,6 +265,26 @@ class Trainer:
 
     def save(self, run_dir) -> None:
         """Write ``config.json``, ``metrics.jsonl`` and the checkpoint (``model/``) into ``run_dir``."""
-        from ntl_core.runs import save_run
-
         save_run(self, run_dir)
+
+
+def load_trainer(run_dir: str | Path, device: str = "auto") -> Trainer:
+    """A :class:`Trainer` with the run's trained weights and history restored.
+
+    The optimiser starts fresh, so continuing training is close to, not identical with, an
+    uninterrupted run.
+
+    Raises:
+        ValueError: if the run directory is unreadable or has no checkpoint.
+    """
+    record = load_run(run_dir)
+    if not record.has_checkpoint:
+        raise ValueError(f"{run_dir} has no checkpoint ({CHECKPOINT}/ is missing)")
+    try:
+        model = load_model(Path(run_dir) / CHECKPOINT, regression=record.config.loss == "reg")
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{run_dir}: cannot load the checkpoint ({err})") from err
+    trainer = Trainer(record.config.replace(device=device), model=model)
+    trainer.history = record.history
+    trainer.step_count = max((r["step"] for r in record.history), default=0)
+    return trainer

@@ -10,16 +10,18 @@ from ntl_core.scoring import (
     LOSS_NAMES,
     MAX_NUMBER_DIGITS,
     PRESET_LABELS,
-    PRESETS,
     check_number,
     number_preset_logits,
+    presets_for,
     parse_distribution,
     preset_logits,
     score_digit,
     score_number,
     sweep_peak,
 )
+from pages._ui import explorer_text as notes
 from pages._ui.common import sidebar
+from pages._ui.glossary import NTL_TERMS, glossary_expander
 from pages._ui.explorer_state import (
     MODES,
     TEMP_MAX,
@@ -58,17 +60,22 @@ def _keep_widget_state() -> None:
         st.session_state[key] = st.session_state[key]
 
 
-def _explain(text: str, formula: str) -> None:
-    st.markdown(text)
+def _chart_row(fig, notice: str, text: str, formula: str, key: str) -> None:
+    """A full-width chart, its take-away, how to read it and its formula, stacked so that five panels
+    and the longest formula fit a 1024 px projector."""
+    st.plotly_chart(fig, width="stretch", key=key)
+    st.markdown(notice)
+    st.caption(text)
     st.latex(formula)
 
 
-def _chart_row(fig, text: str, formula: str, key: str) -> None:
-    left, right = st.columns([2, 1], vertical_alignment="center")
-    with left:
-        st.plotly_chart(fig, width="stretch", key=key)
-    with right:
-        _explain(text, formula)
+def _fit_preset(key: str, target: int) -> str | None:
+    """Replace a preset that does not fit ``target`` (bimodal on 0 or 9) by ``peaked``; say why, or None."""
+    if st.session_state.get(key, "peaked") in presets_for(target):
+        return None
+    st.session_state[key] = "peaked"
+    return (f"*{PRESET_LABELS['bimodal']}* needs room on both sides of the true digit (1 to 8), so digit {target} "
+            f"uses *{PRESET_LABELS['peaked']}* instead.")
 
 
 def _sync_sliders(preset: str, target: int, temperature: float, seed: int) -> None:
@@ -81,27 +88,30 @@ def _sync_sliders(preset: str, target: int, temperature: float, seed: int) -> No
         return
     if st.session_state.get(K + "sig") == signature:
         return
-    try:
-        logits = preset_logits(preset, target, temperature, seed)
-    except ValueError as err:
-        st.error(f"{err}. The logit sliders keep their previous values.")
-        return
+    logits = preset_logits(preset, target, temperature, seed)  # _fit_preset made the preset fit the target
     st.session_state.update({f"{K}logit_{d}": v for d, v in enumerate(rounded(logits))})
     st.session_state[K + "sig"] = signature
 
 
 def _metrics(values: dict[str, float], extra: dict[str, float]) -> None:
-    cols = st.columns(len(values) + len(extra))
-    for col, (name, value) in zip(cols, [*values.items(), *extra.items()]):
-        col.metric(name, f"{value:.4f}")
+    """Three metrics per row: six in one row truncate their values ("2.4…") at 1024 px."""
+    items = [*values.items(), *extra.items()]
+    for start in range(0, len(items), 3):
+        for col, (name, value) in zip(st.columns(3), items[start:start + 3]):
+            col.metric(name, f"{value:.4f}")
 
 
 def digit_mode(seed: int) -> ExplorerState:
-    c1, c2, c3 = st.columns(3)
-    preset = c1.selectbox("Preset distribution", PRESETS, format_func=PRESET_LABELS.get, key=K + "preset")
-    target = c2.slider("True digit y", 0, 9, key=K + "target")
+    c1, c2, c3 = st.columns([2, 3, 2])
+    target = c1.slider("True digit y", 0, 9, key=K + "target")
+    refit = _fit_preset(K + "preset", target)
+    preset = c2.selectbox("Preset distribution", presets_for(target), format_func=PRESET_LABELS.get,
+                          key=K + "preset")
     temperature = c3.slider("Temperature T (low = sharp, high = flat)", TEMP_MIN, TEMP_MAX, step=TEMP_STEP,
                             key=K + "temp")
+    if refit:
+        st.info(refit)
+    st.markdown(f"**What to notice:** {notes.PRESET_NOTICE[preset]}")
     _sync_sliders(preset, target, temperature, seed)
     with st.expander("Fine-tune the logits z (one slider per digit; a new preset, digit or temperature resets them)"):
         rows = [st.columns(5), st.columns(5)]
@@ -135,28 +145,29 @@ def digit_mode(seed: int) -> ExplorerState:
         st.warning("NTL-MSE is about 0 although the most likely digit is wrong: the mean of the distribution hits "
                    "the target while its mass sits elsewhere. NTL-WAS and CE still see the error.")
 
-    _chart_row(plots.distribution_figure(score),
+    _chart_row(plots.distribution_figure(score), notes.distribution_notice(score),
                "The bars are the model's probabilities for the next digit; green is the true digit. "
                "The dashed line is the expected value: the number the distribution means on average.",
                r"\begin{aligned}p&=\mathrm{softmax}(z)\\ \hat y&=\textstyle\sum_{k=0}^{9} k\,p_k\end{aligned}",
                K + "fig_dist")
-    _chart_row(plots.losses_figure(score),
+    _chart_row(plots.losses_figure(score), notes.losses_notice(score),
                "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
                "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
                r"\begin{aligned}\mathrm{CE}&=-\log p_y\\ \mathrm{MSE}&=(\hat y-y)^2\\"
                r"\mathrm{WAS}&=\textstyle\sum_k p_k\,|k-y|\end{aligned}",
                K + "fig_losses")
     sweep = sweep_peak(target, temperature)
-    _chart_row(plots.sweep_figure(sweep),
+    _chart_row(plots.sweep_figure(sweep), notes.sweep_notice(sweep),
                "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
-               "every wrong peak; NTL grows with the distance. At high T the mean drifts towards 4.5, so MSE can "
-               "prefer a peak one step off; WAS is always lowest at the target.",
+               "every wrong peak; NTL grows with the distance.",
                r"z_k = \tfrac{5}{T}\,[k=c]", K + "fig_sweep")
-    _chart_row(plots.gradients_figure(score),
-               "What training does: a negative bar raises that digit's logit. CE pushes each wrong digit down in "
-               "proportion to its probability wherever it is; NTL-WAS pushes far digits harder than near ones.",
+    _chart_row(plots.gradients_figure(score), notes.gradients_notice(score),
+               "What training does: a negative bar raises that digit's logit. All panels share one scale. CE pushes "
+               "each wrong digit down in proportion to its probability wherever it is; NTL-WAS pushes far digits "
+               "harder than near ones.",
                r"\begin{aligned}\tfrac{\partial \mathrm{CE}}{\partial z_j}&=p_j-[j=y]\\"
                r"\tfrac{\partial \mathrm{WAS}}{\partial z_j}&=p_j\,(|j-y|-\mathrm{WAS})\end{aligned}", K + "fig_grad")
+    st.markdown(notes.WHY_NTL_VANISHES)
     return state
 
 
@@ -173,35 +184,35 @@ def number_mode(seed: int) -> ExplorerState:
         return state
     url_presets = st.session_state.pop(K + "url_presets", None)
     cols = st.columns(len(number))
-    presets = []
+    presets, refits = [], []
     for i, (col, ch) in enumerate(zip(cols, number)):
         key = f"{K}pos_{i}"
         if key not in st.session_state:
             st.session_state[key] = url_presets[i] if url_presets and i < len(url_presets) else "peaked"
+        if refit := _fit_preset(key, int(ch)):
+            refits.append(refit)
         label = f"{plots.PLACE_NAMES[len(number) - 1 - i]} (true {ch})"
-        presets.append(col.selectbox(label, PRESETS, format_func=PRESET_LABELS.get, key=key))
+        presets.append(col.selectbox(label, presets_for(int(ch)), format_func=PRESET_LABELS.get, key=key))
+    for refit in dict.fromkeys(refits):
+        st.info(refit)
     state.number, state.position_presets = number, presets
-    try:
-        score = score_number(number, number_preset_logits(number, presets, temperature, seed))
-    except ValueError as err:
-        st.error(f"{err}. Pick another preset for that position.")
-        return state
+    score = score_number(number, number_preset_logits(number, presets, temperature, seed))
 
     _metrics({f"mean {n}": score.digit_mean[n] for n in ("CE", "NTL-MSE", "NTL-WAS")},
              {"number sMAPE": score.number_loss})
     st.caption(f"Digit-level losses are means over the {len(number)} positions; the number-level sMAPE compares "
                f"the expected number **{score.expected_number:.2f}** with the true **{score.true_number}**.")
-    _chart_row(plots.number_distributions_figure(score),
+    _chart_row(plots.number_distributions_figure(score), notes.number_distribution_notice(score),
                "One digit distribution per position, most significant first. The cross is the true digit, "
                "the diamond the expected digit of that position.",
                r"\hat y_i = \sum_{k} k\,p_{i,k}", K + "fig_num_dist")
-    _chart_row(plots.number_losses_figure(score),
+    _chart_row(plots.number_losses_figure(score), notes.number_losses_notice(score),
                "Digit-level NTL scores each position on its own: a wrong hundreds digit costs what a wrong units "
                "digit costs. The number-level loss builds the whole number first, so place value counts.",
                r"\begin{aligned}\hat N&=\textstyle\sum_i \hat y_i\,10^{L-1-i}\\"
                r"\mathrm{sMAPE}&=\frac{|\hat N-N|}{|\hat N|+|N|}\end{aligned}",
                K + "fig_num_loss")
-    _chart_row(plots.number_gradients_figure(score),
+    _chart_row(plots.number_gradients_figure(score), notes.number_gradients_notice(score),
                "How hard training pushes each position. Digit-level gradients ignore place value; the "
                "number-level gradient is scaled by it, so the leading digits usually get most of it.",
                r"\begin{aligned}\frac{\partial\,\mathrm{sMAPE}}{\partial z_{i,k}}&="
@@ -217,6 +228,7 @@ st.title("Loss explorer: cross-entropy vs Number Token Loss")
 st.markdown("**How to use:** pick a preset and the true digit, then move the temperature or the logit sliders and "
             "watch the four charts; switch to *A whole number* to compare digit-level and number-level loss. "
             "The address bar always holds the current view, so you can share it.")
+glossary_expander(NTL_TERMS)
 for message in st.session_state.pop(K + "url_warnings", []):
     st.warning(message)
 mode = st.radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key=K + "mode")

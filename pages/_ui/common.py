@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from ntl_core.device import describe_device, pick_device
+from labkit.device import describe_device, pick_device
 import torch
 
 from pages._ui.slots import (TrainingSlots, cpu_workers_from_env, gpu_workers_from_env, max_queued_from_env,

@@ -105,14 +105,25 @@ def test_typed_distribution_and_bad_distributions():
         _assert_digit_metrics(at, slider_score)  # falls back to the sliders, and says so
 
 
-def test_bimodal_on_an_edge_digit_is_a_clear_error():
+def test_bimodal_on_an_edge_digit_switches_to_peaked_and_says_so():
+    """The defect: digit 9 kept the previous (bimodal-looking or uniform) logits under a "Bimodal" label."""
     at = _run({"preset": "bimodal", "target": "4"})
-    before = _slider_logits(at)
     at.slider(key="ntlx_target").set_value(9).run()
-    assert not at.exception
-    assert any("1 to 8" in e.value for e in at.error)
-    np.testing.assert_array_equal(_slider_logits(at), before)
-    _assert_digit_metrics(at, score_digit(9, logits=before))
+    assert not at.exception and not at.error
+    assert at.selectbox(key="ntlx_preset").value == "peaked"
+    assert "Bimodal around the target" not in at.selectbox(key="ntlx_preset").options
+    assert any("room on both sides" in i.value for i in at.info)
+    np.testing.assert_array_equal(_slider_logits(at), rounded(preset_logits("peaked", 9)))
+    _assert_digit_metrics(at, score_digit(9, logits=_slider_logits(at)))
+    assert len(at.get("plotly_chart")) == 4
+    at.slider(key="ntlx_target").set_value(3).run()  # bimodal is offered again where it fits
+    assert "Bimodal around the target" in at.selectbox(key="ntlx_preset").options
+
+
+def test_a_link_with_bimodal_on_zero_is_shown_not_hidden():
+    at = _run({"preset": "bimodal", "target": "0"})
+    assert not at.error and at.selectbox(key="ntlx_preset").value == "peaked"
+    assert len(at.get("plotly_chart")) == 4
 
 
 def test_number_mode_scores_and_rejects_bad_numbers():
@@ -138,10 +149,15 @@ def test_number_mode_scores_and_rejects_bad_numbers():
         assert any("target number" in e.value for e in at.error), bad
         assert not at.metric
 
-    at.text_input(key="ntlx_number").set_value("90").run()
+    at.text_input(key="ntlx_number").set_value("58").run()
     at.selectbox(key="ntlx_pos_0").set_value("bimodal").run()
-    assert not at.exception
-    assert any("1 to 8" in e.value for e in at.error)
+    at.text_input(key="ntlx_number").set_value("98").run()  # the defect: an error hid every chart
+    assert not at.exception and not at.error
+    assert at.selectbox(key="ntlx_pos_0").value == "peaked"
+    assert any("room on both sides" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 3
+    expected = score_number("98", number_preset_logits("98", ["peaked", at.selectbox(key="ntlx_pos_1").value]))
+    assert _shown(at)["number sMAPE"] == pytest.approx(expected.number_loss, abs=DISPLAY_TOL)
 
 
 def test_switching_modes_keeps_both_views():

@@ -16,7 +16,8 @@ def test_digit_figures_carry_the_scores():
     np.testing.assert_array_equal(losses.data[0].y, [s.losses[n] for n in LOSS_NAMES])
     grads = plots.gradients_figure(s)
     for trace, name in zip(grads.data, LOSS_NAMES):
-        np.testing.assert_array_equal(trace.y, s.gradients[name])
+        np.testing.assert_array_equal(trace.y, plots.shown_gradient(s.gradients[name]))
+        np.testing.assert_array_equal(trace.customdata, s.gradients[name])  # hover keeps the exact value
 
 
 def test_sweep_figure_has_one_panel_per_loss():
@@ -37,3 +38,39 @@ def test_number_figures():
     grads = plots.number_gradients_figure(ns)
     np.testing.assert_allclose(grads.data[1].customdata, np.linalg.norm(ns.number_gradients, axis=1))
     assert max(grads.data[0].y) == 1.0 and max(grads.data[1].y) == 1.0
+
+
+def _yaxes(fig):
+    return [fig.layout[k] for k in fig.layout if k.startswith("yaxis")]
+
+
+def test_gradient_panels_share_one_y_scale_so_tiny_gradients_look_tiny():
+    """The defect: each panel had its own axis, so NTL's 1e-9 gradients were drawn as tall as CE's ±1."""
+    s = score_digit(7, logits=preset_logits("neighbour", 7, temperature=0.1))
+    assert max(np.abs(s.gradients["NTL-WAS"]).max(), np.abs(s.gradients["NTL-MSE"]).max()) < 1e-6 < \
+        np.abs(s.gradients["CE"]).max()
+    fig = plots.gradients_figure(s)
+    ranges = {tuple(ax.range) for ax in _yaxes(fig)}
+    assert len(ranges) == 1  # one scale for all five panels
+    (low, high), = ranges
+    assert high >= np.abs(s.gradients["CE"]).max() and low == -high
+    assert all(ax.matches in (None, "y") for ax in _yaxes(fig))
+    by_name = {t.name: t for t in fig.data}
+    for name in ("NTL-MSE", "NTL-MAE", "NTL-Huber", "NTL-WAS"):
+        assert not np.any(by_name[name].y), name  # below the floor: drawn as exactly 0 ...
+    titles = [a.text for a in fig.layout.annotations]
+    assert "NTL-WAS (≈ 0)" in titles and "CE" in titles  # ... and labelled as such
+
+
+def test_gradients_above_the_floor_are_drawn_exactly():
+    g = np.array([0.5, -2e-7, 1e-6, -0.3, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(plots.shown_gradient(g), [0.5, 0, 1e-6, -0.3, 0, 0, 0, 0, 0, 0])
+
+
+def test_multi_panel_charts_keep_titles_short_for_narrow_screens():
+    """1024 px: five panel titles side by side must fit (checked by bounding boxes in the browser test)."""
+    s = score_digit(4, logits=preset_logits("bimodal", 4))
+    for fig in (plots.sweep_figure(sweep_peak(4, 5.0)), plots.gradients_figure(s)):
+        assert all(len(a.text) <= 18 for a in fig.layout.annotations if a.text)
+        first_line = fig.layout.title.text.split("<br>")[0]
+        assert len(first_line) <= 60, first_line

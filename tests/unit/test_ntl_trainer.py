@@ -157,6 +157,8 @@ def test_unreadable_run_dirs_raise_value_error(tmp_path):
     (dict(loss="l1"), "unknown loss"), (dict(batch_size=0), "batch_size"), (dict(batch_size=10**6), "at most"),
     (dict(tokenizer="multidigit", loss="was"), "digits"), (dict(task="file"), "data_path"),
     (dict(model="gpt9"), "unknown model"), (dict(ntl_weight=-1.0), "ntl_weight"), (dict(digits=0), "digits"),
+    (dict(grad_clip=-1.0), "grad_clip"), (dict(train_size=-1), "train_size"),
+    (dict(task="file", data_path="x.txt", train_size=10), "arithmetic"),
 ])
 def test_config_validation(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -200,3 +202,27 @@ def test_file_task_trains_and_bad_files_name_the_line(tmp_path):
     bad.write_text("What is 1 plus 1?\n2\nWhat is 2 plus 2?\n")
     with pytest.raises(ValueError, match="line 3"):
         Trainer(tiny(task="file", data_path=str(bad)))
+
+
+def test_fixed_training_set_is_cycled_in_shuffled_epochs():
+    cfg = tiny(digits=2, train_size=40, batch_size=16)
+    tr = Trainer(cfg)
+    fixed = tr.task.fixed_train_set(40)
+    assert fixed == Trainer(cfg.replace(seed=7)).task.fixed_train_set(40)  # the data set does not depend on the seed
+    held_out = set(tr.task.test_set("interpolation"))
+    assert len(set(fixed)) == 40 and not held_out & set(fixed)
+    seen = [pair for _ in range(5) for pair in tr._next_batch()]  # 80 pairs = exactly two epochs
+    assert sorted(seen[:40]) == sorted(fixed) and sorted(seen[40:]) == sorted(fixed)
+    assert seen[:40] != seen[40:]  # reshuffled each epoch
+    with pytest.raises(ValueError, match="train_size must be between"):
+        Trainer(tiny(digits=1, train_size=1000))
+
+
+def test_grad_clip_zero_turns_clipping_off(monkeypatch):
+    calls = []
+    real = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda params, norm: calls.append(norm) or real(params, norm))
+    Trainer(tiny(grad_clip=0.0)).step(2)
+    assert calls == []
+    Trainer(tiny(grad_clip=0.5)).step(2)
+    assert calls == [0.5, 0.5]

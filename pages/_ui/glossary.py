@@ -1,0 +1,55 @@
+"""Plain-language glossary of the jargon on the pages, shown in an expander (one entry per term).
+
+Pages pick the terms they use: ``glossary_expander(NTL_TERMS)``. A term is defined once here, so
+the same word means the same thing on every page.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+GLOSSARY: dict[str, str] = {
+    "logit": "The raw score z_k a model outputs for each token before softmax; only differences between logits matter.",
+    "softmax": "Turns logits into probabilities: p_k = e^{z_k} / Σ_j e^{z_j}. Positive, sum to 1.",
+    "temperature T": "Logits are divided by T before softmax: T < 1 sharpens the distribution, T > 1 flattens it.",
+    "expected value ŷ": "The mean digit of the distribution, Σ_k k·p_k: the number the model 'means' on average.",
+    "cross-entropy (CE)": "−log p(true digit). Reads one probability only, so every wrong digit costs the same.",
+    "Number Token Loss (NTL)": "A loss added to CE that knows digits are numbers: a near miss costs less than a far one.",
+    "NTL-MSE / MAE / Huber": "NTL on the expected value: (ŷ − y)², |ŷ − y|, or Huber (squared near 0, linear far away).",
+    "NTL-WAS": "Wasserstein-1 distance between the distribution and the true digit: Σ_k p_k·|k − y|, the average "
+               "distance of a draw from the truth. Zero only when all mass is on the true digit.",
+    "gradient": "∂loss/∂z_k: how the loss changes when logit k rises. A training step moves each logit opposite to it.",
+    "sMAPE": "Symmetric mean absolute percentage error |N̂ − N| / (|N̂| + |N|), between 0 and 1; the number-level loss.",
+    "place value": "A digit's weight in its number (hundreds = 100). Digit-level losses ignore it; number-level "
+                   "losses do not.",
+    "qubit": "The quantum bit. Measuring n qubits gives one of 2ⁿ bitstrings, with probabilities set by the circuit.",
+    "circuit layer": "One round of single-qubit rotations followed by entangling gates; more layers, more expressive.",
+    "rotation gate (RX/RY/RZ)": "Turns a qubit's state by an angle; the angles are the circuit's trainable parameters.",
+    "entangling gate (CNOT)": "Flips one qubit depending on another, so the qubits' outcomes become correlated.",
+    "noise z": "Random classical numbers fed into the circuit (as rotation angles) so that each draw differs.",
+    "Born rule": "Quantum measurement: bitstring b comes out with probability |amplitude_b|². Here: exact "
+                 "probabilities, no sampling noise.",
+    "shots": "How many times the circuit is measured; more shots, less sampling noise in the estimated probabilities.",
+    "bin + jitter": "Turns one measured bitstring into a weight: the bitstring picks a bin, uniform noise places "
+                    "the weight inside it.",
+    "prior": "The weight distribution a Bayesian model assumes before seeing data (here a standard normal).",
+    "skewness": "Asymmetry of a distribution: 0 for a symmetric one, positive when the long tail points right.",
+}
+
+NTL_TERMS: tuple[str, ...] = ("logit", "softmax", "temperature T", "expected value ŷ", "cross-entropy (CE)",
+                              "Number Token Loss (NTL)", "NTL-MSE / MAE / Huber", "NTL-WAS", "gradient", "sMAPE",
+                              "place value")
+GENERATOR_TERMS: tuple[str, ...] = ("qubit", "circuit layer", "rotation gate (RX/RY/RZ)", "entangling gate (CNOT)",
+                                    "noise z", "Born rule", "shots", "bin + jitter", "prior", "skewness")
+
+
+def glossary_markdown(terms: Sequence[str]) -> str:
+    """Markdown bullet list of ``terms`` (KeyError for a term not in ``GLOSSARY``: add it there)."""
+    return "\n".join(f"- **{term}**: {GLOSSARY[term]}" for term in terms)
+
+
+def glossary_expander(terms: Sequence[str]) -> None:
+    """A closed "Glossary" expander with the given terms."""
+    with st.expander("Glossary: the words on this page"):
+        st.markdown(glossary_markdown(terms))
