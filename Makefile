@@ -7,12 +7,14 @@ TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: run test test-unit test-app test-e2e test-notebooks bench lab clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	# Install torch explicitly first: a bare range would pull the newest (multi-GB CUDA) build.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH_SPEC)"
 	$(PY) -m pip install -r requirements.txt
+	# The project itself (labkit, ntl_core, qcbnn_core), editable: notebooks and benchmarks import it from anywhere.
+	$(PY) -m pip install --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ntl_core.device import pick_device
-from ntl_core.out_dir import check_out, staged_out
-from ntl_core.strict_json import jsonable
+from labkit.device import pick_device
+from labkit.out_dir import check_out, staged_out
+from labkit.strict_json import jsonable
 
 from .ansatz import DEFAULT_PRESET, PRESETS
 from .data import DATA_CHOICES

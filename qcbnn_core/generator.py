@@ -50,6 +50,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from labkit.seeds import torch_generator
+
 from .ansatz import DEFAULT_PRESET, AnsatzConfig, init_params, preset
 from .circuit import QNODE_DEVICES, make_qnode
 from .simulator import circuit_probs
@@ -91,7 +93,7 @@ class SimplexWeightGenerator(nn.Module):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.n_noise, self.dim, self.n_weights, self.mechanism = int(n_noise), int(dim), int(n_weights), mechanism
         self.weight_range, self.seed = (lo, hi), int(seed)
-        init_gen = torch.Generator().manual_seed(self.seed + 1)
+        init_gen = torch_generator(self.seed, "init")
         if mechanism == "bin_jitter":
             cond = torch.rand(n_weights, n_noise, generator=init_gen, dtype=torch.float64) * 2 - 1
             self.cond = nn.Parameter(cond.to(device=device, dtype=dtype))
@@ -102,7 +104,7 @@ class SimplexWeightGenerator(nn.Module):
         if mechanism == "semi_implicit":  # softplus^-1(init_sigma), as in the BNN
             self.rho = nn.Parameter(torch.full((n_weights,), math.log(math.expm1(init_sigma)), device=device,
                                                dtype=dtype))
-        self._noise_gen = torch.Generator().manual_seed(self.seed + 2)
+        self._noise_gen = torch_generator(self.seed, "noise")
 
     def probs(self, z: torch.Tensor) -> torch.Tensor:
         """Points on the simplex ``(S, D)`` for noise/inputs ``z: (S, n_noise)``; differentiable."""
@@ -345,7 +347,7 @@ class ClassicalWeightGenerator(SimplexWeightGenerator):
         _check_count(dim, "dim")
         _check_count(hidden, "hidden")
         super().__init__(n_noise, dim, n_weights, mechanism, weight_range, seed, init_sigma, device, dtype)
-        gen = torch.Generator().manual_seed(self.seed + 3)
+        gen = torch_generator(self.seed, "classical-init")
         bound = 1 / math.sqrt(n_noise)
         self.w1 = nn.Parameter(((torch.rand(hidden, n_noise, generator=gen, dtype=torch.float64) * 2 - 1) * bound)
                                .to(device=device, dtype=dtype))

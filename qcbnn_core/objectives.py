@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from labkit.seeds import derive_seed
+
 from .models import GaussianWeights, GeneratorWeights, MCNet
 
 
@@ -181,7 +183,7 @@ class Objective:
         self.disc_steps, self.disc_batch = int(disc_steps), int(disc_batch)
         if self.mode == "adversarial":
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed + 7919)
+                torch.manual_seed(derive_seed(seed, "discriminator"))
                 self.disc = Discriminator(src.n_weights)
             self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=disc_lr)
 

@@ -102,33 +102,48 @@ def gaussian_pdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
 
+# Rare draws far out (up to 17 with 8 qubits) would set the x-range and squeeze the mass into a
+# sliver: the axis covers the central 99 % of each sample, and the title counts what lies outside.
+TAIL_QUANTILE = 0.005
+
+
 def weight_hist_figure(samples: Mapping[str, np.ndarray], prior_sigma: float | None = None,
                        gaussians: Mapping[str, tuple[float, float]] | None = None,
                        title: str = "Weight distribution", nbins: int = 60) -> go.Figure:
     """Density histograms of 1-D weight samples, optionally with Gaussian curves and the prior.
+
+    The x-range spans each sample's central 99 % (``TAIL_QUANTILE`` on each side), the prior's ±3σ
+    and each Gaussian's ±4σ; draws outside it are left out of the bars but kept in the density's
+    denominator (so the bars still integrate to the shown fraction), and counted in the title.
 
     Args:
         samples: ``{label: (S,) samples}``, one histogram each.
         prior_sigma: draw the prior N(0, σ²) when given.
         gaussians: ``{label: (mu, sigma)}`` drawn as density curves (e.g. the BNN's weights).
         title: figure title.
-        nbins: histogram bins.
+        nbins: histogram bins over the shown range.
     """
     fig = go.Figure()
-    lows, highs = [], []
-    for i, (label, s) in enumerate(samples.items()):
-        s = np.asarray(s, dtype=float)
-        lows.append(s.min())
-        highs.append(s.max())
-        fig.add_trace(go.Histogram(x=s, histnorm="probability density", nbinsx=nbins, name=label, opacity=0.55,
-                                   marker_color=color_of(label.split()[0], i)))
-    for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
+    arrays = {label: np.asarray(s, dtype=float) for label, s in samples.items()}
+    lows = [np.quantile(s, TAIL_QUANTILE) for s in arrays.values()]
+    highs = [np.quantile(s, 1 - TAIL_QUANTILE) for s in arrays.values()]
+    for mu, sigma in (gaussians or {}).values():
         lows.append(mu - 4 * sigma)
         highs.append(mu + 4 * sigma)
     if prior_sigma:
         lows.append(-3 * prior_sigma)
         highs.append(3 * prior_sigma)
     lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
+    if hi <= lo:  # a constant sample
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, nbins + 1)
+    outside = 0
+    for i, (label, s) in enumerate(arrays.items()):
+        counts, _ = np.histogram(s, bins=edges)
+        outside += len(s) - int(counts.sum())
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / (len(s) * np.diff(edges)), width=np.diff(edges),
+                             name=label, opacity=0.55, marker_color=color_of(label.split()[0], i),
+                             hovertemplate="%{x:.3f}: density %{y:.3f}<extra>" + label + "</extra>"))
     xs = np.linspace(lo, hi, 400)
     for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
         fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, mu, sigma), name=label, mode="lines",
@@ -136,8 +151,11 @@ def weight_hist_figure(samples: Mapping[str, np.ndarray], prior_sigma: float | N
     if prior_sigma:
         fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, 0.0, prior_sigma), name=f"prior N(0, {prior_sigma:g}²)",
                                  mode="lines", line=dict(color="gray", dash="dash")))
-    fig.update_layout(title=title, barmode="overlay", xaxis_title="weight value", yaxis_title="density", height=380,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+    if outside:
+        extreme = max(float(np.abs(s).max()) for s in arrays.values())
+        title += f"<br><sup>{outside} draws beyond the shown range (largest |w| = {extreme:.2f})</sup>"
+    fig.update_layout(title=title, barmode="overlay", bargap=0, xaxis=dict(title="weight value", range=[lo, hi]),
+                      yaxis_title="density", height=380, legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
     return fig
 
 

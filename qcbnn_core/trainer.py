@@ -14,7 +14,8 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from ntl_core.device import pick_device
+from labkit.device import pick_device
+from labkit.seeds import torch_generator
 
 from .data import QCBNNDataset
 from .metrics import Evaluation, evaluate
@@ -133,8 +134,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self._param_groups())
         self._x = data.train.x.to(self.device)
         self._y = data.train.y.to(self.device)
-        self._order_rng = torch.Generator().manual_seed(seed)
-        self._mc_rng = torch.Generator().manual_seed(seed + 1)
+        self._order_rng = torch_generator(seed, "order")
+        self._mc_rng = torch_generator(seed, "mc")
         self.steps_per_epoch = -(-self.n_train // self.cfg.batch_size)
         self.global_step = 0
         self._order: torch.Tensor | None = None
@@ -168,7 +169,7 @@ class Trainer:
         return self.epoch_index >= self.cfg.epochs
 
     def _eval_rng(self, salt: int = 0) -> torch.Generator:
-        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + 7 * self.epoch_index + salt + 12345)
+        return torch_generator(self.cfg.seed, "eval", self.epoch_index, salt)
 
     def _snapshot(self, salt: int) -> np.ndarray:
         n = 1 if self.model_cfg.kind == "cnn" else self.cfg.snapshot_samples

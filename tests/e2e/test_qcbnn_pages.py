@@ -18,7 +18,7 @@ def test_generator_steps_through_a_draw(page, app_url):
     page.goto(f"{app_url}/qcbnn_generator")
     wait_for_app(page, timeout_ms=120_000)
     page.get_by_text("Step 1 of 8: Noise z").wait_for(timeout=240_000)  # cold start: PennyLane import
-    assert page.locator("[data-testid='stCode']").first.inner_text().count("RY") >= 6  # circuit drawn
+    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=60_000)  # circuit drawn (matplotlib)
     for expected in ("Step 2 of 8: Encoding", "Step 3 of 8: After layer 1"):
         page.get_by_role("button", name="Next step ▶").click()
         page.get_by_text(expected).wait_for(timeout=60_000)
