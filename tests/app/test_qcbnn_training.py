@@ -288,7 +288,7 @@ def test_open_run_directory(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- multi-seed verdict, names, glossary
 def _study_summary(q_gaps, b_gaps, c_gaps) -> dict:
     """A multi-seed summary as the CLI writes it (strict JSON: NaN → null)."""
-    from ntl_core.strict_json import jsonable
+    from labkit.strict_json import jsonable
     from qcbnn_core.study import summarize
 
     def rec(model, seed, acc, gap):
