@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from ntl_core.history import eval_rows
 from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
@@ -54,7 +55,7 @@ class LabSession:
             raise ValueError(f"steps must be at least 1, got {base.steps}")
         self.base = base
         self.total_steps = base.steps
-        self.trainers: dict[str, Trainer] = {loss: Trainer(replace(base, loss=loss)) for loss in losses}
+        self.trainers: dict[str, Trainer] = {loss: Trainer(base.replace(loss=loss)) for loss in losses}
         self.running = False
         self.last_tick: TickReport | None = None
         self._views: dict[str, tuple[Any, Any]] = {}
@@ -127,7 +128,7 @@ def verdict(histories: Mapping[str, Sequence[Mapping[str, Any]]], seed: int, spl
     """
     if BASELINE not in histories or len(histories) < 2:
         return Verdict(None, ("Add CE and at least one other loss to get a verdict against the baseline.",), None)
-    evals = {loss: {row["step"]: row for row in hist if row.get("split") == split} for loss, hist in histories.items()}
+    evals = {loss: {row["step"]: row for row in eval_rows(hist, split)} for loss, hist in histories.items()}
     common = set.intersection(*(set(rows) for rows in evals.values()))
     if not common:
         return Verdict(None, ("No evaluation yet: the verdict appears after the first evaluation step.",), None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from ntl_core.history import eval_rows
 from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
@@ -249,7 +250,7 @@ def _samples_view(lab: LabSession):
     shown: dict[str, object] = {}
 
     def draw(lab: LabSession) -> None:
-        evals = [row["step"] for row in next(iter(lab.histories().values())) if "split" in row]
+        evals = [row["step"] for row in eval_rows(next(iter(lab.histories().values())))]
         version = (evals[-1] if evals else 0) if lab.running else lab.step
         if shown.get("version") == version:
             return
