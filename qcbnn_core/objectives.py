@@ -40,6 +40,20 @@ from labkit.seeds import derive_seed
 from .models import GaussianWeights, GeneratorWeights, MCNet
 
 
+KL_ESTIMATORS = {"gaussian": "closed-form KL", "semi_implicit": "SIVI KL bound", "adversarial": "adversarial KL",
+                 "exact_mc": "exact Monte-Carlo KL", "none": "no KL term"}
+"""Human name of each :attr:`Objective.mode`'s KL estimator (the −ELBO levels differ by estimator)."""
+
+
+def objective_mode(kind: str, mechanism: str) -> str:
+    """The :attr:`Objective.mode` a model of this kind/mechanism trains with (a key of :data:`KL_ESTIMATORS`)."""
+    if kind == "bnn":
+        return "gaussian"
+    if kind == "cnn":
+        return "none"
+    return {"born": "adversarial", "semi_implicit": "semi_implicit"}.get(mechanism, "exact_mc")
+
+
 def expected_nll(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Monte-Carlo expected negative log-likelihood.
 
@@ -164,8 +178,7 @@ class Objective:
         self.sivi_draws = int(sivi_draws)
         src = model.source
         self.mode = ("gaussian" if isinstance(src, GaussianWeights) else
-                     "none" if not isinstance(src, GeneratorWeights) else
-                     {"born": "adversarial", "semi_implicit": "semi_implicit"}.get(_mechanism(src), "exact_mc"))
+                     "none" if not isinstance(src, GeneratorWeights) else objective_mode("qcbnn", _mechanism(src)))
         self.disc: Discriminator | None = None
         self.disc_steps, self.disc_batch = int(disc_steps), int(disc_batch)
         if self.mode == "adversarial":

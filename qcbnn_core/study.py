@@ -220,3 +220,86 @@ def format_summary(summary: dict) -> str:
         for label, s in summary["paired"].items():
             lines.append(f"{label:<{width}}" + "".join(f"{_fmt(get(s)):>25}" for _, get in cols))
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the pre-registered reading
+def best_family(summary: dict, prefix: str = "qcbnn") -> str | None:
+    """Selection rule of ``docs/qcbnn_study.md``: the semi-implicit QCBNN with the largest mean
+    predictive-entropy gap among those without a collapsed run (None if there is none).
+
+    A label counts as a semi-implicit QCBNN when its kind is ``prefix`` and its mechanism is the default
+    (``qcbnn``, ``qcbnn:<family>``; not ``qcbnn::born``).
+    """
+    configs = summary.get("config", {}).get("models", {})
+
+    def mechanism(label: str) -> str:
+        parts = label.split(":")
+        return configs.get(label, {}).get("mechanism") or (parts[2] if len(parts) > 2 and parts[2] else "semi_implicit")
+
+    cands = {label: s for label, s in summary["models"].items()
+             if label.split(":")[0] == prefix and mechanism(label) == "semi_implicit"
+             and not s["collapsed_runs"] and math.isfinite(s["gap"]["predictive_entropy"]["mean"])}
+    return max(cands, key=lambda k: cands[k]["gap"]["predictive_entropy"]["mean"]) if cands else None
+
+
+def _direction(stat: dict) -> str:
+    """"above" / "below" 0 when the 95 % CI excludes 0, else "includes"."""
+    if not (math.isfinite(stat["ci_low"]) and math.isfinite(stat["ci_high"])):
+        return "undefined"
+    return "above" if stat["ci_low"] > 0 else "below" if stat["ci_high"] < 0 else "includes"
+
+
+def paired_against(summary: dict, label: str, other: str) -> dict:
+    """Paired differences ``label − other`` by seed, computed from the runs (any two models of a summary)."""
+    by = {(r["model"], r["seed"]): r for r in summary["runs"]}
+    diffs = [_diff(_metric_values(by[(label, s)]), _metric_values(by[(other, s)])) for s in summary["seeds"]
+             if (label, s) in by and (other, s) in by]
+    if not diffs:
+        raise ValueError(f"no seeds with both {label!r} and {other!r}")
+    return _stat_tree(diffs)
+
+
+def verdict(summary: dict, quantum: str, baseline: str = "bnn", control: str = "mlp") -> dict:
+    """The decision rule of ``docs/qcbnn_study.md`` applied to one summary.
+
+    Returns:
+        ``{"larger_than_baseline": "above"|"includes"|"below"|"undefined", "larger_than_control": …,
+        "auroc_vs_baseline": …, "auroc_vs_control": …, "quantum_effect": bool, "accuracy_cost": stat,
+        "diff_baseline": tree, "diff_control": tree, "text": str}`` where the directions describe the 95 % CI
+        of the paired differences in the predictive-entropy gap (and in its error-detection AUROC).
+    """
+    h = "predictive_entropy"
+    vs_b = paired_against(summary, quantum, baseline)
+    vs_c = paired_against(summary, quantum, control) if control in summary["models"] else None
+    out = {"quantum": quantum, "baseline": baseline, "control": control,
+           "larger_than_baseline": _direction(vs_b["gap"][h]), "auroc_vs_baseline": _direction(vs_b["auroc"][h]),
+           "larger_than_control": _direction(vs_c["gap"][h]) if vs_c else "undefined",
+           "auroc_vs_control": _direction(vs_c["auroc"][h]) if vs_c else "undefined",
+           "accuracy_cost": vs_b["accuracy"], "diff_baseline": vs_b, "diff_control": vs_c}
+    out["quantum_effect"] = out["larger_than_baseline"] == "above" and out["larger_than_control"] == "above"
+    n = len(summary["seeds"])
+
+    def diff(stat: dict) -> str:
+        return f"{stat['mean']:+.3f} (95% CI {stat['ci_low']:+.3f} to {stat['ci_high']:+.3f})"
+
+    word = {"above": "larger than", "below": "smaller than", "includes": "not distinguishable from",
+            "undefined": "not comparable with"}
+    parts = [f"Over {n} seeds, {quantum}'s predictive-entropy gap is {word[out['larger_than_baseline']]} the "
+             f"{baseline.upper()}'s: paired difference {diff(vs_b['gap'][h])}."]
+    if vs_c:
+        parts.append(f"Against the classical control {control}: {diff(vs_c['gap'][h])} — "
+                     f"{word[out['larger_than_control']]} it.")
+    if out["quantum_effect"]:
+        parts.append("By the pre-registered rule the larger gap is attributed to the circuit (it beats both).")
+    elif out["larger_than_baseline"] == "above":
+        parts.append("The classical generator with the same noise and weight map explains the effect: "
+                     "not a quantum effect by the pre-registered rule.")
+    else:
+        parts.append("The paper's 'larger gap than the BNN' is NOT established here.")
+    auroc_word = {"above": "better", "below": "worse", "includes": "not distinguishable",
+                  "undefined": "not comparable"}
+    parts.append(f"Error detection (AUROC of predictive entropy) vs {baseline.upper()}: "
+                 f"{diff(vs_b['auroc'][h])}, {auroc_word[out['auroc_vs_baseline']]}.")
+    parts.append(f"Accuracy difference vs {baseline.upper()}: {diff(vs_b['accuracy'])}.")
+    out["text"] = " ".join(parts)
+    return out

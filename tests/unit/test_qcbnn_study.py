@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from qcbnn_core.cli import main
-from qcbnn_core.study import format_summary, mean_ci, parse_spec, summarize
+from qcbnn_core.study import best_family, format_summary, mean_ci, parse_spec, summarize, verdict
 from tests.unit.qcbnn_doubles import torch_one_thread  # noqa: F401
 
 MEASURES = ("predictive_entropy", "expected_entropy", "mutual_information", "std_p_positive")
@@ -84,3 +84,29 @@ def test_cli_table_and_errors(capsys):
         with pytest.raises(SystemExit) as exc:
             main(["train", *argv, *TINY])
         assert exc.value.code == 2 and msg in capsys.readouterr().err
+
+
+def _study(q_gaps, b_gaps, c_gaps, born_gaps=(0.9,) * 4):
+    recs = []
+    for s, (q, b, c, born) in enumerate(zip(q_gaps, b_gaps, c_gaps, born_gaps)):
+        recs += [_rec("qcbnn", s, 0.85, q, 0.8), _rec("bnn", s, 0.9, b, 0.75), _rec("mlp", s, 0.86, c, 0.8),
+                 _rec("qcbnn::born", s, 0.9, born), _rec("qcbnn:ry_cnot", s, 0.9, q - 0.01),
+                 _rec("qcbnn:ryrz_product", s, 0.5, 5.0, collapsed=(s == 0))]
+    return summarize(recs)
+
+
+def test_best_family_skips_born_and_collapsed_models():
+    assert best_family(_study([0.3, 0.4, 0.35, 0.32], [0.1] * 4, [0.1] * 4)) == "qcbnn"
+    assert best_family(summarize([_rec("bnn", 0, 0.9, 0.1)])) is None
+
+
+def test_verdict_follows_the_preregistered_rule():
+    quantum = verdict(_study([0.30, 0.41, 0.35, 0.33], [0.10, 0.20, 0.12, 0.15], [0.11, 0.19, 0.13, 0.14]), "qcbnn")
+    assert quantum["larger_than_baseline"] == "above" and quantum["larger_than_control"] == "above"
+    assert quantum["quantum_effect"] and "attributed to the circuit" in quantum["text"]
+    assert quantum["accuracy_cost"]["mean"] == pytest.approx(-0.05) and quantum["auroc_vs_baseline"] == "above"
+    low_rank = verdict(_study([0.30, 0.41, 0.35, 0.33], [0.10, 0.20, 0.12, 0.15], [0.31, 0.40, 0.36, 0.33]), "qcbnn")
+    assert low_rank["larger_than_control"] == "includes" and not low_rank["quantum_effect"]
+    assert "not a quantum effect" in low_rank["text"]
+    noise = verdict(_study([0.30, 0.10, 0.35, 0.12], [0.20, 0.20, 0.20, 0.20], [0.2] * 4), "qcbnn")
+    assert noise["larger_than_baseline"] == "includes" and "NOT established" in noise["text"]
