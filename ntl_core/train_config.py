@@ -114,3 +114,6 @@ PRESETS: dict[str, TrainConfig] = {
     "Tiny (tests)": TrainConfig(task="addition", digits=1, model="gpt2-tiny", batch_size=16, eval_every=0,
                                 eval_size=16, steps=5, warmup_steps=0),
 }
+# Presets that exist for the test suite and CI; the lab does not offer them to students (a link may still ask).
+TEST_PRESETS: frozenset[str] = frozenset({"Tiny (tests)"})
+STUDENT_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in TEST_PRESETS)

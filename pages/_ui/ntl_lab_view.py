@@ -21,6 +21,7 @@ from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
+from ntl_core.train_config import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from pages._ui.live_training import TICK_INTERVAL_S, LiveControls
 from pages._ui.ntl_lab import LabSession, verdict
@@ -80,7 +81,9 @@ def _write_query_params() -> None:
 
 def settings() -> None:
     """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
-    st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
+    current = st.session_state["lab_preset"]
+    offered = [*STUDENT_PRESETS, *([current] if current not in STUDENT_PRESETS else [])]  # test presets only by link
+    st.selectbox("Preset", offered, key="lab_preset", on_change=_apply_preset,
                  help="Fills every setting below; the CPU preset is ~90 s of training per run on a 2-core CPU (runs side by side share the CPU, so two take ~3 min).")
     st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
                    key="lab_losses")
