@@ -17,6 +17,8 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from ntl_core.history import eval_rows
+
 
 def _train(cfg_dict: dict, steps: int, threads: int) -> list[dict]:
     import torch
@@ -65,7 +67,7 @@ def main() -> None:
             if args.json:
                 args.json.write_text(json.dumps({f"{loss}-seed{seed}": h for (loss, seed), h in histories.items()}))
     histories = {run: histories[run] for run in runs}
-    curves = {run: {r["step"]: r["exact_match"] for r in h if r.get("split") == args.split}
+    curves = {run: {r["step"]: r["exact_match"] for r in eval_rows(h, args.split)}
               for run, h in histories.items()}
     eval_steps = sorted(next(iter(curves.values())))
     losses = list(dict.fromkeys(loss for loss, _ in runs))

@@ -14,8 +14,11 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
+from labkit.callbacks import Callback
+from ntl_core.history import eval_rows
+
 from ntl_core.train_config import TrainConfig
-from ntl_core.trainer import Callback, Trainer
+from ntl_core.trainer import Trainer
 
 METRICS = ("exact_match", "digit_acc", "mae", "mape", "r2")
 HIGHER_IS_BETTER = {"exact_match": True, "digit_acc": True, "mae": False, "mape": False, "r2": True}
@@ -68,9 +71,9 @@ def steps_until(history: list[dict], below: float, metric: str = "mape", split: 
     The paper's sample-efficiency measure ("epochs until the relative error is below 0.5 %"),
     here in optimiser steps; its resolution is the run's evaluation interval.
     """
-    for row in history:
+    for row in eval_rows(history, split):
         value = row.get(metric)
-        if row.get("split") == split and value is not None and math.isfinite(value) and value < below:
+        if value is not None and math.isfinite(value) and value < below:
             return int(row["step"])
     return None
 
@@ -82,7 +85,7 @@ def train_run(cfg: TrainConfig, steps: int, callbacks: list[Callback] = ()) -> t
         trainer.step(steps)
     final = {}
     for split in trainer.available_splits:
-        done = [r for r in trainer.history_eval if r["split"] == split and r["step"] == trainer.step_count]
+        done = [r for r in eval_rows(trainer.history, split) if r["step"] == trainer.step_count]
         final[split] = done[-1] if done else trainer.evaluate(split)
     final = {s: {m: row[m] for m in (*METRICS, "valid")} for s, row in final.items()}
     return trainer, RunResult(cfg.loss, cfg.seed, final, trainer.step_count, trainer.train_seconds,

@@ -11,9 +11,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from ntl_core.history import eval_rows
 from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
@@ -49,7 +50,7 @@ class LabSession(LockstepSession):
             raise ValueError(f"steps must be at least 1, got {base.steps}")
         self.base = base
         self.total_steps = base.steps
-        super().__init__({loss: Trainer(replace(base, loss=loss)) for loss in losses})
+        super().__init__({loss: Trainer(base.replace(loss=loss)) for loss in losses})
 
     @property
     def trainers(self) -> dict[str, Trainer]:
@@ -112,7 +113,7 @@ def build_lab(base: TrainConfig, losses: Sequence[str], data_text: str | None = 
         path = os.path.join(folder, "train.txt")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(data_text)
-        lab = LabSession(replace(base, data_path=path), losses)
+        lab = LabSession(base.replace(data_path=path), losses)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -141,7 +142,7 @@ def verdict(histories: Mapping[str, Sequence[Mapping[str, Any]]], seed: int, spl
     """
     if BASELINE not in histories or len(histories) < 2:
         return Verdict(None, ("Add CE and at least one other loss to get a verdict against the baseline.",), None)
-    evals = {loss: {row["step"]: row for row in hist if row.get("split") == split} for loss, hist in histories.items()}
+    evals = {loss: {row["step"]: row for row in eval_rows(hist, split)} for loss, hist in histories.items()}
     common = set.intersection(*(set(rows) for rows in evals.values()))
     if not common:
         return Verdict(None, ("No evaluation yet: the verdict appears after the first evaluation step.",), None)

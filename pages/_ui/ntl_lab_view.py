@@ -14,12 +14,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from ntl_core.history import eval_rows
 from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
+from ntl_core.train_config import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
@@ -83,7 +85,9 @@ def _write_query_params() -> None:
 
 def settings() -> None:
     """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
-    st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
+    current = st.session_state["lab_preset"]
+    offered = [*STUDENT_PRESETS, *([current] if current not in STUDENT_PRESETS else [])]  # test presets only by link
+    st.selectbox("Preset", offered, key="lab_preset", on_change=_apply_preset,
                  help="Fills every setting below; the CPU preset is ~90 s of training per run on a 2-core CPU (runs side by side share the CPU, so two take ~3 min).")
     st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
                    key="lab_losses")
@@ -265,7 +269,7 @@ def _samples_view(run: LiveRun):
     shown: dict[str, object] = {}
 
     def draw(run: LiveRun) -> None:
-        evals = [row["step"] for row in next(iter(run.histories().values()), []) if "split" in row]
+        evals = [row["step"] for row in eval_rows(next(iter(run.histories().values()), []))]
         version = (evals[-1] if evals else 0) if run.running else run.progress.get("step")
         if shown.get("version") == version or not run.has_model:
             return
