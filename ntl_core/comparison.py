@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from labkit.callbacks import Callback
+from labkit.workers.pool import map_runs
 from ntl_core.history import eval_rows
 
 from ntl_core.train_config import TrainConfig
@@ -93,9 +94,20 @@ def train_run(cfg: TrainConfig, steps: int, callbacks: list[Callback] = ()) -> t
                               trainer.history)
 
 
+def train_and_save(job: tuple[TrainConfig, int, str | None]) -> RunResult:
+    """One ``(config, steps, out)`` run, saved to ``out/<loss>-seed<seed>/`` when ``out`` is given (a worker's job)."""
+    cfg, steps, out = job
+    trainer, result = train_run(cfg, steps)
+    if out is not None:
+        trainer.save(Path(out) / f"{cfg.loss}-seed{cfg.seed}")
+    return result
+
+
 def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps: int,
                    out: str | Path | None = None,
-                   callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: []) -> list[RunResult]:
+                   callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: [],
+                   backend: str = "inprocess", jobs: int = 1, ray_address: str | None = None,
+                   on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Train every loss on every seed (seed-major, so a partial result is still paired).
 
     Args:
@@ -103,9 +115,20 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         losses: e.g. ``["ce", "was", "mse"]``.
         seeds: e.g. ``[0, 1, 2]``.
         steps: optimiser steps per run.
-        out: when given, each run is saved to ``out/<loss>-seed<seed>/``.
-        callbacks: builds the callbacks of one run (e.g. a tqdm bar).
+        out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (on a Ray cluster: a path every
+            node can write, e.g. shared storage).
+        callbacks: builds the callbacks of one run (e.g. a tqdm bar); in-process runs only.
+        backend: ``"inprocess"`` (one run after the other, here), ``"process"`` (``jobs`` local worker
+            processes) or ``"ray"`` (actors on the cluster at ``ray_address``); see :mod:`labkit.workers`.
+        jobs: runs at once for the ``process``/``ray`` backends.
+        ray_address: e.g. ``"auto"`` or ``"ray://head:10001"``.
+        on_result: called with each finished run's result, in order (progress for the parallel backends).
     """
+    if backend != "inprocess" or jobs > 1:
+        todo = [(base.replace(loss=loss, seed=seed, steps=steps), steps, None if out is None else str(out))
+                for seed in seeds for loss in losses]
+        return map_runs(train_and_save, todo, "process" if backend == "inprocess" else backend, jobs, ray_address,
+                        on_result)
     results = []
     for seed in seeds:
         for loss in losses:
@@ -117,6 +140,8 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
             if out is not None:
                 trainer.save(Path(out) / f"{loss}-seed{seed}")
             results.append(result)
+            if on_result:
+                on_result(result)
     return results
 
 
