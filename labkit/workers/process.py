@@ -78,7 +78,7 @@ class ProcessHandle(RunHandle):
 
     backend = "process"
 
-    def __init__(self, spec: RunSpec, nice: int = 5, idle_s: float | None = 600.0, start_timeout_s: float = 300.0,
+    def __init__(self, spec: RunSpec, nice: int = 10, idle_s: float | None = 600.0, start_timeout_s: float = 300.0,
                  call_timeout_s: float | None = 600.0):
         self._conn, child = _CTX.Pipe()
         self._process = _CTX.Process(target=_serve, args=(child, spec, nice, idle_s), daemon=True)
