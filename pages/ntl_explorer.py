@@ -23,6 +23,7 @@ from pages._ui import explorer_text as notes
 from pages._ui.common import sidebar
 from pages._ui.tour import tour_banner
 from pages._ui.glossary import NTL_TERMS, glossary_expander
+from pages._ui.instant_explorer import instant_panel
 from pages._ui.explorer_state import (
     MODES,
     TEMP_MAX,
@@ -146,6 +147,9 @@ def digit_mode(seed: int) -> ExplorerState:
         st.warning("NTL-MSE is about 0 although the most likely digit is wrong: the mean of the distribution hits "
                    "the target while its mass sits elsewhere. NTL-WAS and CE still see the error.")
 
+    with st.expander("⚡ Instant sandbox: drag the logits and see the losses and gradients at once "
+                     "(computed in your browser; starts from this distribution)"):
+        instant_panel(score.logits, target)
     _chart_row(plots.distribution_figure(score), notes.distribution_notice(score),
                "The bars are the model's probabilities for the next digit; green is the true digit. "
                "The dashed line is the expected value: the number the distribution means on average.",
