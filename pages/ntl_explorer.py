@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ntl_core import plots
+from ntl_core import loss_registry, plots
 from ntl_core.scoring import (
     LOGIT_LIMIT,
     LOSS_NAMES,
@@ -69,6 +69,12 @@ def _chart_row(fig, notice: str, text: str, formula: str, key: str) -> None:
     st.markdown(notice)
     st.caption(text)
     st.latex(formula)
+
+
+def _formulas(keys: tuple[str, ...]) -> str:
+    """Aligned LaTeX of the registry's formulas for ``keys`` (one definition per loss, app-wide)."""
+    rows = [rf"\text{{{loss_registry.get(k).label}}}&={loss_registry.get(k).formula}" for k in keys]
+    return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"
 
 
 def _fit_preset(key: str, target: int) -> str | None:
@@ -158,9 +164,7 @@ def digit_mode(seed: int) -> ExplorerState:
     _chart_row(plots.losses_figure(score), notes.losses_notice(score),
                "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
                "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
-               r"\begin{aligned}\mathrm{CE}&=-\log p_y\\ \mathrm{MSE}&=(\hat y-y)^2\\"
-               r"\mathrm{WAS}&=\textstyle\sum_k p_k\,|k-y|\end{aligned}",
-               K + "fig_losses")
+               _formulas(("ce", "mse", "was")), K + "fig_losses")
     sweep = sweep_peak(target, temperature)
     _chart_row(plots.sweep_figure(sweep), notes.sweep_notice(sweep),
                "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
