@@ -5,14 +5,16 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-unit test-app test-e2e test-notebooks bench lab clean
+.PHONY: run test test-unit test-app test-e2e test-notebooks notebooks bench lab clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	# Install torch explicitly first: a bare range would pull the newest (multi-GB CUDA) build.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH_SPEC)"
 	$(PY) -m pip install -r requirements.txt
+	# The project itself (labkit, ntl_core, qcbnn_core), editable: notebooks and benchmarks import it from anywhere.
+	$(PY) -m pip install --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -42,6 +44,10 @@ test-e2e: $(VENV)/.dev /usr/bin/chromium
 
 test-notebooks: $(VENV)/.dev
 	$(PY) -m pytest --nbmake notebooks
+
+notebooks: $(VENV)/.dev /usr/bin/chromium
+	# Execute every notebook and store its outputs (charts as PNG too) in the committed .ipynb.
+	$(PY) notebooks/store_outputs.py
 
 lab: $(VENV)/.runtime
 	$(VENV)/bin/jupyter lab notebooks/

@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from qcbnn_core.ansatz import PRESETS, init_params  # noqa: E402
-from qcbnn_core.simulator import circuit_probs  # noqa: E402
+from qcbnn_core.ansatz import PRESETS, init_params
+from qcbnn_core.simulator import circuit_probs
 
 
 def tiny_op_us(n: int = 20000) -> float:

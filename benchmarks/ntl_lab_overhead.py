@@ -36,12 +36,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
+os.chdir(ROOT)  # AppTest resolves the page path relative to the repository root
 
-import torch  # noqa: E402
+import torch
 
-from ntl_core.training import PRESETS, Trainer  # noqa: E402
+from ntl_core.training import PRESETS, Trainer
 
 PAGE = ROOT / "pages" / "ntl_training_lab.py"
 

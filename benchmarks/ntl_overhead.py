@@ -25,18 +25,14 @@ import copy
 import os
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ntl_core import CEWithNTL, NTLoss, NTLossDotProduct  # noqa: E402
-from ntl_core.device import pick_device  # noqa: E402
+from labkit.device import pick_device
+from ntl_core import CEWithNTL, NTLoss, NTLossDotProduct
 
 
 def build_tokenizer(vocab_size: int, seed: int):

@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _train(cfg_dict: dict, steps: int, threads: int) -> list[dict]:

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from qcbnn_core.data import make_phantom  # noqa: E402
-from qcbnn_core.models import ModelConfig  # noqa: E402
-from qcbnn_core.trainer import TrainConfig, Trainer  # noqa: E402
+from qcbnn_core.data import make_phantom
+from qcbnn_core.models import ModelConfig
+from qcbnn_core.trainer import TrainConfig, Trainer
 
 
 def one_epoch(data, kind: str, threads: int) -> float:

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ntl_core.device import describe_device  # noqa: E402
-from ntl_core.training import PRESETS, Trainer  # noqa: E402
+from labkit.device import describe_device
+from ntl_core.training import PRESETS, Trainer
 
 
 def main() -> None:

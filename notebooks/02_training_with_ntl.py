@@ -37,21 +37,15 @@
 
 # %%
 import os
-import sys
-from pathlib import Path
-
-# The notebook runs from notebooks/ (jupyter lab, nbmake): make the repository importable.
-ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
-sys.path.insert(0, str(ROOT))
 
 import pandas as pd
 import torch
 
+from labkit.device import describe_device
 from ntl_core.comparison import run_comparison, summarize
-from ntl_core.device import describe_device
+from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.tokenization import build_tokenizer, show_tokens
 from ntl_core.training import LOSS_LABELS, PRESETS, TqdmCallback, Trainer
-from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
 
 FAST = os.environ.get("NB_FAST", "1") != "0"
 if FAST:

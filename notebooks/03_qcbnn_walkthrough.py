@@ -43,12 +43,6 @@
 
 # %%
 import os
-import sys
-from pathlib import Path
-
-# The notebook runs from notebooks/ (jupyter lab, nbmake): make the repository importable.
-ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
-sys.path.insert(0, str(ROOT))
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -2,7 +2,6 @@
 
 No Streamlit in here: pages, notebooks and the CLI all call these functions.
 """
-from ntl_core.device import describe_device, pick_device
 from ntl_core.fused import CEWithNTL, CEWithNTLOutput
 from ntl_core.losses import NTLoss, NTLossDotProduct, shift_for_causal_lm
 from ntl_core.number_level import NumberLevelLoss
@@ -15,7 +14,5 @@ __all__ = [
     "NTLossDotProduct",
     "NumberLevelLoss",
     "NumberTokenTable",
-    "describe_device",
-    "pick_device",
     "shift_for_causal_lm",
 ]

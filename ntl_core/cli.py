@@ -17,12 +17,12 @@ from pathlib import Path
 
 import transformers
 
+from labkit.device import pick_device
+from labkit.out_dir import check_out, staged_out
+from labkit.strict_json import jsonable
 from ntl_core.comparison import METRICS, run_comparison, summarize
-from ntl_core.device import pick_device
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
-from ntl_core.out_dir import check_out, staged_out
-from ntl_core.strict_json import jsonable
 from ntl_core.train_config import PRESETS, TASKS, TrainConfig
 from ntl_core.trainer import TqdmCallback
 

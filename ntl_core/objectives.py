@@ -18,6 +18,12 @@ from ntl_core.fused import KINDS, CEWithNTL
 LOSSES = loss_registry.TRAINABLE
 LOSS_LABELS = {key: loss_registry.get(key).training_label for key in LOSSES}
 
+
+def loss_label(loss: str) -> str:
+    """Readable name of a loss key (``"was"`` -> ``"CE + NTL-WAS"``)."""
+    return LOSS_LABELS.get(loss, loss)
+
+
 Objective = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
 

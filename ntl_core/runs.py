@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ntl_core.strict_json import jsonable
+from labkit.strict_json import jsonable
 from ntl_core.train_config import TrainConfig
 
 CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
@@ -31,7 +31,7 @@ class RunRecord:
         config: the run's configuration.
         history: its rows, as in ``Trainer.history`` (``null`` metrics come back as ``nan``).
         path: the run directory.
-        has_checkpoint: whether ``model/`` exists (then :func:`load_trainer` can restore it).
+        has_checkpoint: whether ``model/`` exists (then :func:`ntl_core.trainer.load_trainer` can restore it).
     """
 
     config: TrainConfig
@@ -111,28 +111,3 @@ def load_runs(path: str | Path) -> list[RunRecord]:
     if not subdirs:
         raise ValueError(f"{path} contains no run (no config.json in it or its subdirectories)")
     return [load_run(p) for p in subdirs]
-
-
-def load_trainer(run_dir: str | Path, device: str = "auto"):
-    """A :class:`~ntl_core.trainer.Trainer` with the run's trained weights and history restored.
-
-    The optimiser starts fresh, so continuing training is close to, not identical with, an
-    uninterrupted run.
-
-    Raises:
-        ValueError: if the run directory is unreadable or has no checkpoint.
-    """
-    from ntl_core.models import load_model
-    from ntl_core.trainer import Trainer
-
-    record = load_run(run_dir)
-    if not record.has_checkpoint:
-        raise ValueError(f"{run_dir} has no checkpoint ({CHECKPOINT}/ is missing)")
-    try:
-        model = load_model(Path(run_dir) / CHECKPOINT, regression=record.config.loss == "reg")
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{run_dir}: cannot load the checkpoint ({err})") from err
-    trainer = Trainer(record.config.replace(device=device), model=model)
-    trainer.history = record.history
-    trainer.step_count = max((r["step"] for r in record.history), default=0)
-    return trainer

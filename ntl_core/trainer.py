@@ -10,6 +10,7 @@ import contextlib
 import math
 import time
 from collections import deque
+from pathlib import Path
 from typing import Iterable, Protocol
 
 import numpy as np
@@ -17,10 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from ntl_core.batching import greedy_generate, lm_batch, prompt_batch
-from ntl_core.device import pick_device
+from labkit.device import pick_device
 from ntl_core.metrics import answer_metrics
-from ntl_core.models import build_model, model_arch
+from ntl_core.models import build_model, load_model, model_arch
 from ntl_core.objectives import make_objective
+from ntl_core.runs import CHECKPOINT, load_run, save_run
 from ntl_core.tasks import SPLITS, ArithmeticTask
 from ntl_core.tokenization import build_tokenizer, digit_token_ids
 from ntl_core.train_config import TrainConfig
@@ -263,6 +265,26 @@ class Trainer:
 
     def save(self, run_dir) -> None:
         """Write ``config.json``, ``metrics.jsonl`` and the checkpoint (``model/``) into ``run_dir``."""
-        from ntl_core.runs import save_run
-
         save_run(self, run_dir)
+
+
+def load_trainer(run_dir: str | Path, device: str = "auto") -> Trainer:
+    """A :class:`Trainer` with the run's trained weights and history restored.
+
+    The optimiser starts fresh, so continuing training is close to, not identical with, an
+    uninterrupted run.
+
+    Raises:
+        ValueError: if the run directory is unreadable or has no checkpoint.
+    """
+    record = load_run(run_dir)
+    if not record.has_checkpoint:
+        raise ValueError(f"{run_dir} has no checkpoint ({CHECKPOINT}/ is missing)")
+    try:
+        model = load_model(Path(run_dir) / CHECKPOINT, regression=record.config.loss == "reg")
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{run_dir}: cannot load the checkpoint ({err})") from err
+    trainer = Trainer(record.config.replace(device=device), model=model)
+    trainer.history = record.history
+    trainer.step_count = max((r["step"] for r in record.history), default=0)
+    return trainer

@@ -21,6 +21,7 @@ from ntl_core.scoring import (
 )
 from pages._ui import explorer_text as notes
 from pages._ui.common import sidebar
+from pages._ui.tour import tour_banner
 from pages._ui.glossary import NTL_TERMS, glossary_expander
 from pages._ui.explorer_state import (
     MODES,
@@ -225,6 +226,7 @@ seed = sidebar()
 _load_url_once()
 _keep_widget_state()
 st.title("Loss explorer: cross-entropy vs Number Token Loss")
+tour_banner()
 st.markdown("**How to use:** pick a preset and the true digit, then move the temperature or the logit sliders and "
             "watch the four charts; switch to *A whole number* to compare digit-level and number-level loss. "
             "The address bar always holds the current view, so you can share it.")

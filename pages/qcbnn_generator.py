@@ -2,11 +2,15 @@
 import streamlit as st
 
 from pages._ui.common import sidebar
+from pages._ui.tour import tour_banner
+from pages._ui.glossary import GENERATOR_TERMS, glossary_expander
 from pages._ui.qcbnn_gen_view import controls, current_draw, diagram, explainer, init_state, many, step_through
 
 seed = sidebar()
 st.title("Quantum weight generator")
+tour_banner()
 explainer()
+glossary_expander(GENERATOR_TERMS)
 init_state()
 choice = controls()
 if choice is not None:

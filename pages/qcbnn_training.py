@@ -1,22 +1,24 @@
-"""QCBNN training: train a quantum-classical and a classical Bayesian CNN side by side, then compare uncertainty."""
+"""QCBNN training: train a quantum-classical Bayesian CNN beside the BNN and controls, then compare uncertainty."""
 import streamlit as st
 
 from pages._ui.common import sidebar
 from pages._ui.live_training import pause
 from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, compare_key,
-                                        data_section, explainer, init_state, run_panel, runs_tab, settings,
-                                        study_body, study_key, study_settings)
+                                        data_section, explainer, glossary, init_state, multiseed_tab, run_panel,
+                                        runs_tab, settings, study_body, study_key, study_settings)
 
 seed = sidebar()
 st.title("Training and uncertainty: QCBNN vs. Bayesian CNN")
 explainer()
+glossary()
 init_state()
 data = data_section(seed)
 if data is None:  # unusable data (e.g. a bad upload): a run in progress stops and frees its slot
     for key in (LAB_KEY, STUDY_KEY):
         if st.session_state.get(key) is not None and st.session_state[key].running:
             pause(key)
-compare, study, runs = st.tabs(["Train side by side", "Architecture study", "Open a run directory"])
+compare, study, verdict, runs = st.tabs(["Train side by side (one seed)", "Architecture study", "Multi-seed verdict",
+                                         "Open a run directory"])
 with compare:
     with st.expander("Settings", expanded=True):
         settings()
@@ -30,5 +32,7 @@ with study:
     if data is not None:
         run_panel(STUDY_KEY, build_study, study_key, seed, study_body,
                   "Press **Start** to train one QCBNN per chosen ansatz.")
+with verdict:
+    multiseed_tab()
 with runs:
     runs_tab()

@@ -5,7 +5,7 @@ No Streamlit in here: pages, notebooks and the CLI all call these functions.
 from .ansatz import PRESETS as ANSATZ_PRESETS, AnsatzConfig, init_params, preset as ansatz_preset
 from .circuit import make_qnode
 from .drawing import draw_mpl, draw_text
-from .generator import QuantumWeightGenerator
+from .generator import ClassicalWeightGenerator, QuantumWeightGenerator
 from .simulator import circuit_probs, layer_states
 # models, objectives, metrics, training, runs (helper "qcbnn-models")
 from .data import (
@@ -15,10 +15,12 @@ from .metrics import Evaluation, evaluate, per_sample_uncertainty, reliability, 
 from .models import MCNet, ModelConfig, build_model
 from .objectives import Objective, beta_schedule, expected_nll, gaussian_kl
 from .runs import RunRecord, load_run, save_run
+from .study import RunSpec, run_many, summarize
 from .trainer import TqdmCallback, TrainConfig, Trainer, train
 
 __all__: list[str] = [
-    "ANSATZ_PRESETS", "AnsatzConfig", "QuantumWeightGenerator", "ansatz_preset", "circuit_probs", "draw_mpl",
+    "ANSATZ_PRESETS", "AnsatzConfig", "ClassicalWeightGenerator", "QuantumWeightGenerator", "RunSpec", "run_many",
+    "summarize", "ansatz_preset", "circuit_probs", "draw_mpl",
     "draw_text", "init_params", "layer_states", "make_qnode",
     "Evaluation", "MCNet", "ModelConfig", "Objective", "QCBNNDataset", "RunRecord", "Split", "TqdmCallback", "TrainConfig",
     "Trainer", "beta_schedule", "build_model", "evaluate", "expected_nll", "gaussian_kl", "load_breast_cancer_tabular",

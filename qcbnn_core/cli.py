@@ -1,4 +1,10 @@
-"""Command line: ``python -m qcbnn_core train --data phantom --model qcbnn --epochs 30 --seed 0 [--json] [--out DIR]``."""
+"""Command line.
+
+One run: ``python -m qcbnn_core train --data phantom --model qcbnn --epochs 30 --seed 0 [--json] [--out DIR]``.
+A comparison over seeds (several models and/or ``--seeds``): ``python -m qcbnn_core train --model
+qcbnn,mlp,bnn,cnn --seeds 0,1,2,3,4 --jobs 2 [--json]`` prints per-model means with 95 % CIs and paired
+differences against the BNN (:mod:`qcbnn_core.study`), and the wall time.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,15 +15,16 @@ from pathlib import Path
 
 import torch
 
-from ntl_core.device import pick_device
-from ntl_core.out_dir import check_out, staged_out
-from ntl_core.strict_json import jsonable
+from labkit.device import pick_device
+from labkit.out_dir import check_out, staged_out
+from labkit.strict_json import jsonable
 
 from .ansatz import DEFAULT_PRESET, PRESETS
-from .data import DATA_CHOICES, load_breast_cancer_tabular, load_dataset, load_digits_pair
+from .data import DATA_CHOICES
 from .metrics import Evaluation
-from .models import MECHANISMS, MODEL_KINDS, ModelConfig
+from .models import MECHANISMS, MODEL_KINDS
 from .runs import save_run
+from .study import RunSpec, format_summary, load_data, parse_spec, run_many, summarize
 from .trainer import TqdmCallback, TrainConfig, Trainer
 
 
@@ -35,14 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one model and print its test metrics")
     t.add_argument("--data", default="phantom", help=f"one of {', '.join(DATA_CHOICES)} or a path to breastmnist.npz")
     t.add_argument("--digits", type=_digits, default=(3, 8), help="the two digits for --data digits (default 3,8)")
-    t.add_argument("--model", choices=MODEL_KINDS, default="qcbnn")
+    t.add_argument("--model", default="qcbnn",
+                   help=f"comma-separated model specs kind[:ansatz[:mechanism]], kind in {', '.join(MODEL_KINDS)} "
+                        "(e.g. qcbnn,qcbnn:ry_cnot,qcbnn::born,mlp,bnn,cnn)")
     t.add_argument("--ansatz", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="circuit preset (qcbnn)")
     t.add_argument("--n-qubits", type=int, default=None, help="override the preset's qubit count")
     t.add_argument("--n-layers", type=int, default=None, help="override the preset's layer count")
-    t.add_argument("--mechanism", choices=MECHANISMS, default="born", help="continuity mechanism (qcbnn)")
+    t.add_argument("--mechanism", choices=MECHANISMS, default="semi_implicit",
+                   help="continuity mechanism (qcbnn, mlp); semi_implicit = the fair default")
     defaults = TrainConfig()
     t.add_argument("--epochs", type=int, default=defaults.epochs)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds for a multi-seed comparison")
+    t.add_argument("--jobs", type=int, default=1, help="parallel processes for a comparison (one torch thread each)")
+    t.add_argument("--baseline", default="bnn", help="model spec the paired differences are taken against")
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)
     t.add_argument("--lr", type=float, default=defaults.lr)
     t.add_argument("--samples-train", type=int, default=defaults.n_samples_train, help="weight draws per step")
@@ -53,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-generator", type=float, default=None, help="circuit learning rate (default: --lr)")
     t.add_argument("--disc-steps", type=int, default=defaults.disc_steps, help="discriminator updates per step (born)")
     t.add_argument("--disc-lr", type=float, default=defaults.disc_lr, help="discriminator learning rate (born)")
+    t.add_argument("--sivi-draws", type=int, default=defaults.sivi_draws,
+                   help="extra mixing draws K of the semi-implicit KL bound")
     t.add_argument("--n-boot", type=int, default=defaults.n_boot, help="bootstrap replicates for the gap CIs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (classical part)")
     t.add_argument("--threads", type=int, default=1,
@@ -64,20 +79,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(args) -> object:
-    if args.data == "digits":
-        return load_digits_pair(args.digits, seed=args.seed)
-    if args.data == "breast_cancer":
-        return load_breast_cancer_tabular(seed=args.seed)
-    return load_dataset(args.data, seed=args.seed)
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(t) for t in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--seeds must look like 0,1,2, got {text!r}") from exc
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds has duplicates: {text!r}")
+    return seeds
+
+
+def _configs(args) -> tuple[list[tuple[str, object]], dict]:
+    """The model configs of ``--model`` (label, ModelConfig) and the TrainConfig keyword arguments (no seed)."""
+    overrides = {k: v for k, v in (("n_qubits", args.n_qubits), ("n_layers", args.n_layers)) if v is not None}
+    labels = [m.strip() for m in args.model.split(",") if m.strip()]
+    if not labels or len(set(labels)) != len(labels):
+        raise ValueError(f"--model must list distinct model specs, got {args.model!r}")
+    models = [(label, parse_spec(label, args.ansatz, args.mechanism, ansatz_overrides=overrides)) for label in labels]
+    train = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, n_samples_train=args.samples_train,
+                 n_samples_eval=args.samples_eval, beta_max=args.beta, warmup_epochs=args.warmup_epochs,
+                 prior_sigma=args.prior_sigma, n_boot=args.n_boot, device=args.device, lr_generator=args.lr_generator,
+                 disc_steps=args.disc_steps, disc_lr=args.disc_lr, sivi_draws=args.sivi_draws)
+    TrainConfig(**train)  # validate before any process starts
+    return models, train
 
 
 def format_table(ev: Evaluation, title: str) -> str:
     """Plain-text tables of the scores and the uncertainty gaps."""
-    lines = [title, f"{'metric':<20}{'value':>10}"]
+    lines = [title, f"{'metric':<32}{'value':>10}"]
     for k, v in ev.scalars().items():
         if not k.startswith("gap_"):
-            lines.append(f"{k:<20}{v:>10.4f}")
+            lines.append(f"{k:<32}{v:>10.4f}")
     lines += ["", f"{'uncertainty gap':<20}{'gap':>9}{'95% CI':>22}{'wrong':>9}{'right':>9}"]
     for k, g in ev.uncertainty_gap.items():
         ci = f"[{g.ci_low:.4f}, {g.ci_high:.4f}]"
@@ -93,13 +125,9 @@ def run_train(args) -> dict:
     pick_device(args.device)  # a bad --device or an unusable --out fails before any training
     if args.out is not None:
         check_out(args.out, args.overwrite)
-    data = _load(args)
-    overrides = {k: v for k, v in (("n_qubits", args.n_qubits), ("n_layers", args.n_layers)) if v is not None}
-    model_cfg = ModelConfig(kind=args.model, ansatz=args.ansatz, ansatz_overrides=overrides, mechanism=args.mechanism)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, n_samples_train=args.samples_train,
-                      n_samples_eval=args.samples_eval, beta_max=args.beta, warmup_epochs=args.warmup_epochs,
-                      prior_sigma=args.prior_sigma, n_boot=args.n_boot, seed=args.seed, device=args.device,
-                      lr_generator=args.lr_generator, disc_steps=args.disc_steps, disc_lr=args.disc_lr)
+    [(_, model_cfg)], train = _configs(args)
+    data = load_data(args.data, args.seed, args.digits)
+    cfg = TrainConfig(**train, seed=args.seed)
     callbacks = [] if args.quiet else [TqdmCallback(desc=f"{args.model} on {data.name}", file=sys.stderr)]
     t0 = time.perf_counter()
     trainer = Trainer(data, model_cfg, cfg, callbacks)
@@ -120,15 +148,50 @@ def run_train(args) -> dict:
     return result
 
 
+def run_study(args) -> dict:
+    """Train every model of ``--model`` on every seed of ``--seeds`` (``--jobs`` processes); the summary."""
+    models, train = _configs(args)
+    if args.out:
+        raise ValueError("--out saves one run: use it with one model and one seed")
+    labels = [label for label, _ in models]
+    if args.baseline not in labels:
+        print(f"note: baseline {args.baseline!r} is not among the models: no paired differences", file=sys.stderr)
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    data = {"name": args.data, "digits": list(args.digits)}
+    specs = [RunSpec(label, cfg.to_dict(), train, data, seed) for seed in seeds for label, cfg in models]
+    load_data(args.data, seeds[0], args.digits)  # a clear error before processes start
+
+    def progress(rec: dict) -> None:
+        if not args.quiet:
+            print(f"  {rec['model']} seed {rec['seed']}: accuracy {rec['accuracy']:.3f}, "
+                  f"{rec['train_seconds']:.0f} s", file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    records = run_many(specs, jobs=args.jobs, on_result=progress)
+    summary = summarize(records, baseline=args.baseline)
+    summary.update(wall_seconds=time.perf_counter() - t0, jobs=args.jobs, data=args.data,
+                   config={"train": train, "models": {label: cfg.to_dict() for label, cfg in models}})
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    study = args.seeds is not None or "," in args.model
     try:
-        result = run_train(args)
+        result = run_study(args) if study else run_train(args)
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
     except OSError as exc:  # e.g. the disk filled up while saving the run
         parser.exit(2, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "") + "\n")
+    if study:
+        if args.json:
+            print(json.dumps(jsonable(result), allow_nan=False))
+        else:
+            print(format_summary(result))
+        print(f"wall time {result['wall_seconds']:.1f} s ({len(result['runs'])} runs, --jobs {args.jobs})",
+              file=sys.stderr if args.json else sys.stdout)
+        return 0
     ev = result.pop("_evaluation")
     if args.json:
         print(json.dumps(jsonable(result), allow_nan=False))

@@ -56,6 +56,7 @@ class QCBNNDataset:
         class_names: names of class 0 and class 1 (class 1 = positive / malignant).
         synthetic: True for generated data; pages must say "synthetic" wherever it is shown.
         description: one sentence on the source.
+        feature_names: the columns of tabular inputs (empty for images).
     """
 
     name: str
@@ -66,6 +67,7 @@ class QCBNNDataset:
     class_names: tuple[str, str]
     synthetic: bool
     description: str
+    feature_names: tuple[str, ...] = ()
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -363,6 +365,7 @@ def load_breast_cancer_tabular(seed: int = 0) -> QCBNNDataset:
     return QCBNNDataset(
         name="breast_cancer", kind="tabular", train=train, val=val, test=test, class_names=("benign", "malignant"),
         synthetic=False, description="scikit-learn load_breast_cancer (Wisconsin diagnostic, 30 features), standardised.",
+        feature_names=tuple(str(f) for f in bunch.feature_names),
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 _EPS = 1e-12
+_ROUND_OFF = 1e-9  # below this, MI (nats) and std of probabilities are float round-off
 UNCERTAINTY_MEASURES = ("predictive_entropy", "expected_entropy", "mutual_information", "std_p_positive")
 
 
@@ -55,6 +56,16 @@ def auroc(score: np.ndarray, y: np.ndarray) -> float:
     ranks[order] = np.repeat(mid, counts)
     u = ranks[y == 1].sum() - len(pos) * (len(pos) + 1) / 2.0
     return float(u / (len(pos) * len(neg)))
+
+
+def error_auroc(u: np.ndarray, correct: np.ndarray) -> float:
+    """Error-detection AUROC: how well uncertainty ``u: (N,)`` ranks wrong predictions above right ones.
+
+    The probability that a random misclassified input gets a higher ``u`` than a random correct one (ties
+    count half): 0.5 = no better than chance, 1 = every error is more uncertain than every success.
+    Threshold-free, unlike the mean-difference gap. NaN when all predictions are right (or all wrong).
+    """
+    return auroc(np.asarray(u, dtype=np.float64), (~np.asarray(correct, dtype=bool)).astype(np.int64))
 
 
 def nll(p_mean: np.ndarray, y: np.ndarray) -> float:
@@ -126,12 +137,15 @@ def per_sample_uncertainty(probs: torch.Tensor | np.ndarray, positive_class: int
         raise ValueError(f"probs must have shape (S, N, C), got {p.shape}")
     total = _entropy(p.mean(0))
     aleatoric = _entropy(p).mean(0)
+    # Identical draws (a deterministic model) give MI = std = 0 exactly; float round-off leaves ~1e-16 noise
+    # that would otherwise rank inputs at random in the error-detection AUROC. MI >= 0 by Jensen.
+    mi = total - aleatoric
+    std = p[:, :, positive_class].std(0)
     return {
         "predictive_entropy": total,
         "expected_entropy": aleatoric,
-        # Clip tiny negative round-off; MI is non-negative by Jensen.
-        "mutual_information": np.clip(total - aleatoric, 0.0, None),
-        "std_p_positive": p[:, :, positive_class].std(0),
+        "mutual_information": np.where(mi < _ROUND_OFF, 0.0, mi),
+        "std_p_positive": np.where(std < _ROUND_OFF, 0.0, std),
     }
 
 
@@ -188,6 +202,7 @@ class Evaluation:
     uncertainty_gap: dict[str, Gap]
     n: int
     n_samples: int
+    error_auroc: dict[str, float] = field(default_factory=dict)
     per_sample: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -199,9 +214,10 @@ class Evaluation:
         return d
 
     def scalars(self) -> dict[str, float]:
-        """Flat ``{name: float}`` for tables/history: scores plus ``gap_<measure>``."""
+        """Flat ``{name: float}`` for tables/history: scores plus ``gap_<measure>`` and ``error_auroc_<measure>``."""
         out = {k: float(getattr(self, k)) for k in ("accuracy", "balanced_accuracy", "auroc", "nll", "brier", "ece")}
         out.update({f"gap_{k}": g.gap for k, g in self.uncertainty_gap.items()})
+        out.update({f"error_auroc_{k}": float(v) for k, v in self.error_auroc.items()})
         return out
 
 
@@ -224,7 +240,8 @@ def evaluate(
         positive_class: class whose probability is "p(malignant)" (AUROC score, std measure).
 
     Returns:
-        An :class:`Evaluation`; ``per_sample`` has ``p_positive``, ``pred``, ``correct``, ``label`` and the
+        An :class:`Evaluation` (``auroc`` = class-1 AUROC of ``p_mean``; ``error_auroc[measure]`` =
+        :func:`error_auroc` of each uncertainty measure); ``per_sample`` has ``p_positive``, ``pred``, ``correct``, ``label`` and the
         four uncertainty measures, each ``(N,)``.
     """
     p = _np(probs)
@@ -235,11 +252,12 @@ def evaluate(
     unc = per_sample_uncertainty(p, positive_class)
     correct = p_mean.argmax(1) == yy
     gaps = {k: uncertainty_gap(v, correct, n_boot=n_boot, seed=seed) for k, v in unc.items()}
+    err_auroc = {k: error_auroc(v, correct) for k, v in unc.items()}
     per_sample = {"p_positive": p_mean[:, positive_class], "pred": p_mean.argmax(1), "correct": correct, "label": yy}
     per_sample.update(unc)
     return Evaluation(
         accuracy=accuracy(p_mean, yy), balanced_accuracy=balanced_accuracy(p_mean, yy),
         auroc=auroc(p_mean[:, positive_class], yy) if p.shape[2] == 2 else float("nan"),
         nll=nll(p_mean, yy), brier=brier(p_mean, yy), ece=ece, reliability=bins, uncertainty_gap=gaps,
-        n=len(yy), n_samples=p.shape[0], per_sample=per_sample,
+        n=len(yy), n_samples=p.shape[0], error_auroc=err_auroc, per_sample=per_sample,
     )

@@ -1,15 +1,20 @@
-"""The QCBNN and its baselines: one small network, three ways to get its first-layer weights.
+"""The QCBNN and its controls: one small network, four ways to get its first-layer weights.
 
 Architecture (from the paper, as far as known): one convolution layer with 16 feature maps of 2×2
 kernels on one input channel (64 weights), one fully connected layer. **Our choices** (the paper's
 text is not available to us): stride 2 without padding or pooling (see :class:`MCNet`), ReLU, a
 deterministic per-map conv bias, and a deterministic (point-estimate) FC layer in every model, so
-that the three models differ *only* in how the 64 conv weights are obtained:
+that the models differ *only* in how the 64 conv weights are obtained:
 
-* ``qcbnn``: drawn from the quantum weight generator (an implicit or bin+jitter distribution);
+* ``qcbnn``: drawn from the quantum weight generator (semi-implicit, implicit or bin+jitter; see
+  :mod:`qcbnn_core.generator`);
+* ``mlp``: the classical control — the same noise dimension, outcomes, weight map and mechanism with a
+  small MLP in the circuit's place (:class:`~qcbnn_core.generator.ClassicalWeightGenerator`): it tells a
+  quantum effect from an effect of low-dimensional noise;
 * ``bnn``: mean-field Gaussian ``N(mu, sigma^2)`` per weight (Bayes by Backprop), trained with the
   local reparameterisation trick (Kingma et al. 2015);
-* ``cnn``: one point estimate (S draws are S identical copies: zero epistemic uncertainty).
+* ``cnn``: one point estimate (S draws are S identical copies: zero epistemic uncertainty; its only
+  uncertainty is the softmax entropy).
 
 For tabular inputs (``input_shape == (F,)``) a dense layer ``F → 16`` takes the conv layer's place
 and is the stochastic one (``16·F`` weights).
@@ -24,8 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODEL_KINDS = ("qcbnn", "bnn", "cnn")
-MECHANISMS = ("born", "bin_jitter")
+from .generator import MECHANISMS
+
+MODEL_KINDS = ("qcbnn", "bnn", "cnn", "mlp")
+MODEL_LABELS = {"qcbnn": "QCBNN (quantum generator)", "bnn": "BNN (mean-field Gaussian)",
+                "cnn": "CNN (deterministic)", "mlp": "MLP generator (classical control)"}
 GeneratorFactory = Callable[[int, int], nn.Module]
 """``factory(n_weights, seed) -> module`` with ``sample(S, generator=None) -> (S, n_weights)``."""
 
@@ -52,9 +60,10 @@ class WeightSource(nn.Module):
         return op(x, self.sample(n_samples, generator))
 
 
-class QuantumWeights(WeightSource):
-    """Weights from a quantum generator. The generator stays on the CPU (its simulator's home) when the
-    network is moved to an accelerator; only its samples travel to the input's device.
+class GeneratorWeights(WeightSource):
+    """Weights from a generator module (quantum or its classical control). The generator stays on the CPU
+    (the circuit simulator's home) when the network is moved to an accelerator; only its samples travel
+    to the input's device.
     """
 
     def __init__(self, generator_module: nn.Module, n_weights: int):
@@ -72,6 +81,10 @@ class QuantumWeights(WeightSource):
         w = self.generator.sample(n_samples, generator=generator)
         if w.shape != (n_samples, self.n_weights):
             raise ValueError(f"generator returned {tuple(w.shape)}, expected {(n_samples, self.n_weights)}")
+        return self.to_device(w)
+
+    def to_device(self, w: torch.Tensor) -> torch.Tensor:
+        """Generator output (CPU) → the network's device, float32."""
         return w.to(device=self._device, dtype=torch.float32)
 
     def log_prob(self, w: torch.Tensor) -> torch.Tensor:
@@ -253,25 +266,29 @@ class ModelConfig:
     """What to build.
 
     Args:
-        kind: ``"qcbnn"``, ``"bnn"`` or ``"cnn"``.
-        ansatz: ansatz preset name (see :data:`qcbnn_core.ansatz.PRESETS`) for ``qcbnn``.
+        kind: one of :data:`MODEL_KINDS` (``"qcbnn"``, ``"bnn"``, ``"cnn"``, ``"mlp"``).
+        ansatz: ansatz preset name (see :data:`qcbnn_core.ansatz.PRESETS`) for ``qcbnn``; for ``mlp`` its
+            qubit count is the noise dimension and ``2**n_qubits`` the number of outcomes.
         ansatz_overrides: fields to change in the preset (e.g. ``{"n_layers": 2}``).
-        mechanism: ``"born"`` (implicit, adversarial KL) or ``"bin_jitter"`` (exact log-density, MC KL).
+        mechanism: ``"semi_implicit"`` (SIVI bound, default), ``"born"`` (implicit, adversarial KL) or
+            ``"bin_jitter"`` (exact log-density, MC KL); for ``qcbnn`` and ``mlp``.
         weight_range: interval the quantum generator maps to. Our choice: (-1, 1), about twice the
             classical init bound for a 2×2 kernel.
         n_maps, kernel, stride: see :class:`MCNet`.
-        init_sigma: initial std of the Gaussian baseline's weights.
+        init_sigma: initial std of the Gaussian baseline's weights and of the semi-implicit jitter σ.
+        mlp_hidden: hidden units of the ``mlp`` control's generator.
     """
 
     kind: str = "qcbnn"
     ansatz: str = "constrained_crx"
     ansatz_overrides: dict = field(default_factory=dict)
-    mechanism: str = "born"
+    mechanism: str = "semi_implicit"
     weight_range: tuple[float, float] = (-1.0, 1.0)
     n_maps: int = 16
     kernel: int = 2
     stride: int = 2
     init_sigma: float = 0.05
+    mlp_hidden: int = 16
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -282,7 +299,7 @@ class ModelConfig:
         if not lo < hi:
             raise ValueError(f"weight_range must be (low, high) with low < high, got {self.weight_range}")
         self.weight_range = (float(lo), float(hi))
-        for name in ("n_maps", "kernel", "stride"):
+        for name in ("n_maps", "kernel", "stride", "mlp_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.init_sigma > 0:
@@ -295,13 +312,16 @@ class ModelConfig:
         return d
 
 
-def _quantum_factory(cfg: ModelConfig) -> GeneratorFactory:
+def _generator_factory(cfg: ModelConfig) -> GeneratorFactory:
     from .ansatz import preset
-    from .generator import QuantumWeightGenerator
+    from .generator import ClassicalWeightGenerator, QuantumWeightGenerator
 
     ansatz = preset(cfg.ansatz, **cfg.ansatz_overrides)
-    return lambda n_weights, seed: QuantumWeightGenerator(
-        ansatz, n_weights=n_weights, mechanism=cfg.mechanism, weight_range=cfg.weight_range, seed=seed)
+    common = {"mechanism": cfg.mechanism, "weight_range": cfg.weight_range, "init_sigma": cfg.init_sigma}
+    if cfg.kind == "mlp":
+        return lambda n_weights, seed: ClassicalWeightGenerator(
+            ansatz.n_qubits, ansatz.dim, n_weights, seed=seed, hidden=cfg.mlp_hidden, **common)
+    return lambda n_weights, seed: QuantumWeightGenerator(ansatz, n_weights=n_weights, seed=seed, **common)
 
 
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int = 2, seed: int = 0,
@@ -313,15 +333,15 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int =
         input_shape: ``(1, H, W)`` or ``(F,)``.
         n_classes: output classes.
         seed: initialisation seed (also passed to the quantum generator).
-        generator_factory: ``(n_weights, seed) -> module`` replacing the quantum generator (tests).
+        generator_factory: ``(n_weights, seed) -> module`` replacing the generator of ``qcbnn``/``mlp`` (tests).
     """
     n_w = first_layer_size(tuple(input_shape), cfg.n_maps, cfg.kernel)
     fan_in = cfg.kernel * cfg.kernel if len(input_shape) == 3 else int(input_shape[0])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if cfg.kind == "qcbnn":
-            factory = generator_factory or _quantum_factory(cfg)
-            source: WeightSource = QuantumWeights(factory(n_w, seed), n_w)
+        if cfg.kind in ("qcbnn", "mlp"):
+            factory = generator_factory or _generator_factory(cfg)
+            source: WeightSource = GeneratorWeights(factory(n_w, seed), n_w)
         elif cfg.kind == "bnn":
             source = GaussianWeights(n_w, fan_in, cfg.init_sigma)
         else:

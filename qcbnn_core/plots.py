@@ -1,7 +1,8 @@
 """Plotly figure builders for the QCBNN pages and notebooks (data in, ``go.Figure`` out; no Streamlit).
 
-Colours: QCBNN is always ``QCBNN_COLOR`` and the classical Bayesian CNN ``BNN_COLOR``, so side-by-side
-charts read the same everywhere.
+Colours: the four models of the comparison have fixed colours (``MODEL_COLORS``: QCBNN purple, BNN teal,
+the MLP control orange, the CNN grey), so side-by-side charts read the same everywhere; other names (the
+architecture study's circuit families) take colours from ``_PALETTE``, which avoids those four.
 """
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from plotly.subplots import make_subplots
 
 QCBNN_COLOR = "#7b3fe4"
 BNN_COLOR = "#1f9e89"
-MODEL_COLORS = {"QCBNN": QCBNN_COLOR, "BNN": BNN_COLOR}
-_PALETTE = ["#7b3fe4", "#1f9e89", "#e4572e", "#f3a712", "#2e86de", "#8d6e63", "#c2185b", "#607d8b"]
+MLP_COLOR = "#e4572e"
+CNN_COLOR = "#6c757d"
+MODEL_COLORS = {"QCBNN": QCBNN_COLOR, "BNN": BNN_COLOR, "MLP": MLP_COLOR, "CNN": CNN_COLOR}
+_PALETTE = ["#f3a712", "#2e86de", "#c2185b", "#8d6e63", "#00838f", "#9e9d24", "#283593", "#ad1457"]
 
 
 def color_of(name: str, index: int = 0) -> str:
-    """The model's colour (QCBNN/BNN) or a palette colour by position."""
+    """The model's fixed colour (QCBNN, BNN, MLP, CNN) or a palette colour by position."""
     return MODEL_COLORS.get(name, _PALETTE[index % len(_PALETTE)])
 
 
@@ -99,33 +102,48 @@ def gaussian_pdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
 
+# Rare draws far out (up to 17 with 8 qubits) would set the x-range and squeeze the mass into a
+# sliver: the axis covers the central 99 % of each sample, and the title counts what lies outside.
+TAIL_QUANTILE = 0.005
+
+
 def weight_hist_figure(samples: Mapping[str, np.ndarray], prior_sigma: float | None = None,
                        gaussians: Mapping[str, tuple[float, float]] | None = None,
                        title: str = "Weight distribution", nbins: int = 60) -> go.Figure:
     """Density histograms of 1-D weight samples, optionally with Gaussian curves and the prior.
+
+    The x-range spans each sample's central 99 % (``TAIL_QUANTILE`` on each side), the prior's ±3σ
+    and each Gaussian's ±4σ; draws outside it are left out of the bars but kept in the density's
+    denominator (so the bars still integrate to the shown fraction), and counted in the title.
 
     Args:
         samples: ``{label: (S,) samples}``, one histogram each.
         prior_sigma: draw the prior N(0, σ²) when given.
         gaussians: ``{label: (mu, sigma)}`` drawn as density curves (e.g. the BNN's weights).
         title: figure title.
-        nbins: histogram bins.
+        nbins: histogram bins over the shown range.
     """
     fig = go.Figure()
-    lows, highs = [], []
-    for i, (label, s) in enumerate(samples.items()):
-        s = np.asarray(s, dtype=float)
-        lows.append(s.min())
-        highs.append(s.max())
-        fig.add_trace(go.Histogram(x=s, histnorm="probability density", nbinsx=nbins, name=label, opacity=0.55,
-                                   marker_color=color_of(label.split()[0], i)))
-    for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
+    arrays = {label: np.asarray(s, dtype=float) for label, s in samples.items()}
+    lows = [np.quantile(s, TAIL_QUANTILE) for s in arrays.values()]
+    highs = [np.quantile(s, 1 - TAIL_QUANTILE) for s in arrays.values()]
+    for mu, sigma in (gaussians or {}).values():
         lows.append(mu - 4 * sigma)
         highs.append(mu + 4 * sigma)
     if prior_sigma:
         lows.append(-3 * prior_sigma)
         highs.append(3 * prior_sigma)
     lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
+    if hi <= lo:  # a constant sample
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, nbins + 1)
+    outside = 0
+    for i, (label, s) in enumerate(arrays.items()):
+        counts, _ = np.histogram(s, bins=edges)
+        outside += len(s) - int(counts.sum())
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / (len(s) * np.diff(edges)), width=np.diff(edges),
+                             name=label, opacity=0.55, marker_color=color_of(label.split()[0], i),
+                             hovertemplate="%{x:.3f}: density %{y:.3f}<extra>" + label + "</extra>"))
     xs = np.linspace(lo, hi, 400)
     for i, (label, (mu, sigma)) in enumerate((gaussians or {}).items()):
         fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, mu, sigma), name=label, mode="lines",
@@ -133,8 +151,11 @@ def weight_hist_figure(samples: Mapping[str, np.ndarray], prior_sigma: float | N
     if prior_sigma:
         fig.add_trace(go.Scatter(x=xs, y=gaussian_pdf(xs, 0.0, prior_sigma), name=f"prior N(0, {prior_sigma:g}²)",
                                  mode="lines", line=dict(color="gray", dash="dash")))
-    fig.update_layout(title=title, barmode="overlay", xaxis_title="weight value", yaxis_title="density", height=380,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
+    if outside:
+        extreme = max(float(np.abs(s).max()) for s in arrays.values())
+        title += f"<br><sup>{outside} draws beyond the shown range (largest |w| = {extreme:.2f})</sup>"
+    fig.update_layout(title=title, barmode="overlay", bargap=0, xaxis=dict(title="weight value", range=[lo, hi]),
+                      yaxis_title="density", height=380, legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
     return fig
 
 
@@ -156,21 +177,36 @@ def pair_figure(a: np.ndarray, b: np.ndarray, i: int, j: int) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------- training
-_CURVES = (("train_loss", "training loss (−ELBO per example)"), ("val_accuracy", "validation accuracy"),
-           ("val_ece", "validation ECE"))
+def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]],
+                  loss_notes: Mapping[str, str] | None = None) -> go.Figure:
+    """Per-epoch curves: top row one training-loss panel *per model* (own y-axis), bottom row validation
+    accuracy and ECE with all models on shared axes.
 
+    The −ELBO levels are not comparable between models: the KL term comes from different estimators
+    (closed form, SIVI bound, adversarial estimate, none), so each loss gets its own axis and its panel
+    title names the estimator from ``loss_notes`` (``{name: "closed-form KL"}``).
 
-def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]]) -> go.Figure:
-    """Loss, accuracy and ECE per epoch, one line per model (``histories``: ``{name: per-epoch records}``)."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in _CURVES], horizontal_spacing=0.07)
+    Args:
+        histories: ``{name: per-epoch records}`` with ``epoch``, ``train_loss``, ``val_accuracy``, ``val_ece``.
+        loss_notes: optional ``{name: KL estimator}`` for the loss panel titles.
+    """
+    names = list(histories)
+    cols = max(len(names), 2)
+    notes = loss_notes or {}
+    titles = [f"{n}: −ELBO" + (f" ({notes[n]})" if n in notes else "") for n in names] + [""] * (cols - len(names))
+    titles += ["validation accuracy", "validation ECE"] + [""] * (cols - 2)
+    fig = make_subplots(rows=2, cols=cols, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.22)
     for i, (name, hist) in enumerate(histories.items()):
         epochs = [r["epoch"] for r in hist]
-        for col, (key, _) in enumerate(_CURVES, 1):
+        line = dict(color=color_of(name, i))
+        fig.add_trace(go.Scatter(x=epochs, y=[r.get("train_loss") for r in hist], mode="lines+markers", name=name,
+                                 legendgroup=name, line=line), row=1, col=i + 1)
+        for col, key in ((1, "val_accuracy"), (2, "val_ece")):
             fig.add_trace(go.Scatter(x=epochs, y=[r.get(key) for r in hist], mode="lines+markers", name=name,
-                                     legendgroup=name, showlegend=col == 1, line=dict(color=color_of(name, i))),
-                          row=1, col=col)
+                                     legendgroup=name, showlegend=False, line=line), row=2, col=col)
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=340, margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.25))
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=560, margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.15))
     return fig
 
 

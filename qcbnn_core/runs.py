@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ntl_core.strict_json import jsonable
+from labkit.strict_json import jsonable
 
 from .metrics import Evaluation
 from .models import GeneratorFactory, MCNet, ModelConfig, build_model

@@ -14,7 +14,8 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from ntl_core.device import pick_device
+from labkit.device import pick_device
+from labkit.seeds import torch_generator
 
 from .data import QCBNNDataset
 from .metrics import Evaluation, evaluate
@@ -38,6 +39,7 @@ class TrainConfig:
         prior_sigma: std of the Gaussian prior N(0, σ²).
         disc_steps: discriminator updates per step (born generator).
         disc_lr: discriminator learning rate.
+        sivi_draws: extra mixing draws K of the semi-implicit KL bound (semi-implicit generators).
         snapshot_samples: weight draws stored per epoch for the weight-distribution plots.
         n_boot: bootstrap replicates for the uncertainty-gap CIs in :meth:`Trainer.evaluate`.
         seed: the one seed.
@@ -55,6 +57,7 @@ class TrainConfig:
     prior_sigma: float = 1.0
     disc_steps: int = 2
     disc_lr: float = 1e-3
+    sivi_draws: int = 32
     snapshot_samples: int = 256
     n_boot: int = 1000
     seed: int = 0
@@ -70,8 +73,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.lr_generator is not None and not self.lr_generator > 0:
             raise ValueError(f"lr_generator must be None or > 0, got {self.lr_generator}")
-        if self.beta_max < 0 or self.warmup_epochs < 0 or self.disc_steps < 0:
-            raise ValueError("beta_max, warmup_epochs and disc_steps must be >= 0")
+        if self.beta_max < 0 or self.warmup_epochs < 0 or self.disc_steps < 0 or self.sivi_draws < 0:
+            raise ValueError("beta_max, warmup_epochs, disc_steps and sivi_draws must be >= 0")
 
     def to_dict(self) -> dict:
         """JSON-friendly copy."""
@@ -127,12 +130,12 @@ class Trainer:
         self.model: MCNet = build_model(self.model_cfg, data.input_shape, 2, seed, generator_factory).to(self.device)
         self.n_train = len(data.train)
         self.objective = Objective(self.model, self.n_train, self.cfg.prior_sigma, self.cfg.disc_steps,
-                                   self.cfg.disc_lr, seed=seed).to(self.device)
+                                   self.cfg.disc_lr, seed=seed, sivi_draws=self.cfg.sivi_draws).to(self.device)
         self.optimizer = torch.optim.Adam(self._param_groups())
         self._x = data.train.x.to(self.device)
         self._y = data.train.y.to(self.device)
-        self._order_rng = torch.Generator().manual_seed(seed)
-        self._mc_rng = torch.Generator().manual_seed(seed + 1)
+        self._order_rng = torch_generator(seed, "order")
+        self._mc_rng = torch_generator(seed, "mc")
         self.steps_per_epoch = -(-self.n_train // self.cfg.batch_size)
         self.global_step = 0
         self._order: torch.Tensor | None = None
@@ -166,7 +169,7 @@ class Trainer:
         return self.epoch_index >= self.cfg.epochs
 
     def _eval_rng(self, salt: int = 0) -> torch.Generator:
-        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + 7 * self.epoch_index + salt + 12345)
+        return torch_generator(self.cfg.seed, "eval", self.epoch_index, salt)
 
     def _snapshot(self, salt: int) -> np.ndarray:
         n = 1 if self.model_cfg.kind == "cnn" else self.cfg.snapshot_samples

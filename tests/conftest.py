@@ -1,8 +1,7 @@
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # AppTest and the page scripts resolve "pages/..." relative to the repo root
+# AppTest and the page scripts resolve "pages/..." relative to the repository root. The packages
+# themselves come from the editable install (`make` runs `pip install -e .`); `pages` is found
+# because pytest puts the rootdir of this tests/ package on the path.
+os.chdir(Path(__file__).resolve().parents[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from ntl_core.device import describe_device, pick_device
+from labkit.device import describe_device, pick_device
 import torch
 
 from pages._ui.slots import TrainingSlots, max_runs_from_env, torch_threads_from_env

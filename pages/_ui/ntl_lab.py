@@ -12,16 +12,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ntl_core.loss_registry import NTL_TRAINABLE
-from ntl_core.training import LOSS_LABELS, Trainer, TrainConfig
+from ntl_core.objectives import loss_label
+from ntl_core.training import Trainer, TrainConfig
 
 BASELINE = "ce"
 NTL_LOSSES = NTL_TRAINABLE
 MAIN_SPLIT = "interpolation"
-
-
-def loss_label(loss: str) -> str:
-    """Readable name of a loss key (``"was"`` -> ``"CE + NTL-WAS"``)."""
-    return LOSS_LABELS.get(loss, loss)
 
 
 @dataclass(frozen=True)

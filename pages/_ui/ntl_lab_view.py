@@ -14,14 +14,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.models import MODEL_PRESETS
+from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from pages._ui.live_training import TICK_INTERVAL_S, LiveControls
-from pages._ui.ntl_lab import LabSession, loss_label, verdict
-from pages._ui.ntl_lab_plots import curves_figure, digit_heatmaps
+from pages._ui.ntl_lab import LabSession, verdict
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 

@@ -6,13 +6,15 @@ shared link is ignored. Pure computations are in :mod:`pages._ui.qcbnn_gen` and 
 """
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import streamlit as st
 
 from qcbnn_core import ANSATZ_PRESETS, AnsatzConfig, draw_mpl, draw_text, plots
 from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, ROTATIONS
-from qcbnn_core.generator import MECHANISMS
+from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
 from pages._ui.url_state import parse_bool, read_query_params, write_query_params
@@ -20,10 +22,32 @@ from pages._ui.url_state import parse_bool, read_query_params, write_query_param
 MAX_QUBITS, MAX_LAYERS = 8, 6
 DRAW_COUNTS = (256, 1024, 4096)
 SHOT_COUNTS = (100, 1000, 10000)
-MECH_LABELS = {"born": "Born machine + noise (implicit density)", "bin_jitter": "bitstring + jitter (exact density)"}
+MAX_SHOWN = 6  # weights in one histogram
+# Readable names for the core's config keys (students never see "crx_ring" or "h_rz_uniform").
+PRESET_LABELS = {"ry_cnot": "RY + CNOT ring", "ry_crx": "RY + CRX ring",
+                 "constrained_crx": "Constrained RY + CRX ring (the paper's best family)",
+                 "rot_all_to_all": "Rot + all-to-all CRX", "ryrz_product": "RY·RZ, no entanglement (control)"}
+PRESET_NOTICE = {
+    "ry_cnot": "fixed CNOTs entangle the qubits but add no parameters: only the RY angles are trained.",
+    "ry_crx": "the entangling CRX gates have their own trainable angles, so the circuit can learn correlations.",
+    "constrained_crx": "every rotation angle stays inside ±r, which keeps the output distribution from collapsing "
+                       "onto a few bitstrings.",
+    "rot_all_to_all": "the most expressive design (three angles per qubit, CRX between every pair) and the slowest.",
+    "ryrz_product": "no entangling gates: each qubit is independent, so the bitstring probabilities factorise.",
+}
+ROT_LABELS = {"ry": "RY", "ryrz": "RY then RZ", "rot": "Rot (RZ·RY·RZ)"}
+ENT_LABELS = {"none": "none (independent qubits)", "cnot_ring": "CNOT ring (fixed)",
+              "crx_ring": "CRX ring (learnable)", "all_to_all": "CRX all-to-all (learnable)"}
+ENC_LABELS = {"ry_uniform": "RY(π·z)", "rxrz_uniform": "RX(π·z), RZ(π·z)", "h_rz_uniform": "H, RZ(π·z)"}
 
 _DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained": True, "gen_range": 1.57,
-             "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born", "gen_step": 0, "gen_draw": 0}
+             "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born", "gen_step": 0, "gen_draw": 0,
+             "gen_mpl": True, "gen_follow": 0, "gen_ndraws": 1024, "gen_nshots": 1000, "gen_weights": [0, 1, 2]}
+
+
+def _weight_list(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
 # widget key -> (query-param name, parser, bound check)
 _PARAMS = {
     "gen_qubits": ("q", int, lambda v: 2 <= v <= MAX_QUBITS),
@@ -36,6 +60,11 @@ _PARAMS = {
     "gen_mech": ("mech", str, lambda v: v in MECHANISMS),
     "gen_step": ("step", int, lambda v: 0 <= v < MAX_LAYERS + 5),
     "gen_draw": ("draw", int, lambda v: 0 <= v < 10**6),
+    "gen_mpl": ("mpl", parse_bool, lambda v: True),
+    "gen_follow": ("follow", int, lambda v: 0 <= v < gen.N_WEIGHTS),
+    "gen_ndraws": ("draws", int, lambda v: v in DRAW_COUNTS),
+    "gen_nshots": ("shots", int, lambda v: v in SHOT_COUNTS),
+    "gen_weights": ("weights", _weight_list, lambda v: 1 <= len(v) <= MAX_SHOWN and all(0 <= j < gen.N_WEIGHTS for j in v)),
 }
 
 
@@ -51,7 +80,28 @@ def _write_query_params() -> None:
     write_query_params(_PARAMS)
 
 
+def _config_fields() -> tuple:
+    """The ansatz fields the widgets currently hold, as a preset would set them."""
+    ss = st.session_state
+    return (ss["gen_qubits"], ss["gen_layers"], ss["gen_rot"], ss["gen_ent"], ss["gen_enc"],
+            round(float(ss["gen_range"]), 2) if ss["gen_constrained"] else None)
+
+
+def _preset_fields(cfg: AnsatzConfig) -> tuple:
+    return (cfg.n_qubits, cfg.n_layers, cfg.rotations, cfg.entanglement, cfg.encoding,
+            round(cfg.angle_range, 2) if cfg.angle_range is not None else None)
+
+
+def _forget_stale_preset() -> None:
+    """Clear the preset box once any ansatz control has moved away from that preset (e.g. qubits changed)."""
+    name = st.session_state.get("gen_preset")
+    if name is not None and _preset_fields(ANSATZ_PRESETS[name]) != _config_fields():
+        st.session_state["gen_preset"] = None
+
+
 def _apply_preset() -> None:
+    if st.session_state["gen_preset"] is None:
+        return
     cfg = ANSATZ_PRESETS[st.session_state["gen_preset"]]
     st.session_state.update({
         "gen_qubits": cfg.n_qubits, "gen_layers": cfg.n_layers, "gen_rot": cfg.rotations,
@@ -62,19 +112,22 @@ def _apply_preset() -> None:
 
 def controls() -> tuple[AnsatzConfig, str] | None:
     """Ansatz and mechanism widgets; the validated config, or None after showing an error."""
-    st.selectbox("Load a preset", list(ANSATZ_PRESETS), key="gen_preset", index=None, on_change=_apply_preset,
-                 placeholder="choose a named design…",
-                 help="'constrained_crx' (learnable entanglement, constrained rotations) is the family the paper "
-                      "reports as best; 'ryrz_product' has no entanglement.")
+    _forget_stale_preset()
+    chosen = st.selectbox("Load a preset", list(ANSATZ_PRESETS), key="gen_preset", index=None, on_change=_apply_preset,
+                 placeholder="choose a named design…", format_func=PRESET_LABELS.get,
+                 help="Learnable entanglement with constrained rotations is the family the paper reports as best; "
+                      "the product circuit has no entanglement and serves as a control.")
+    if chosen is not None:
+        st.caption(f"What to notice in *{PRESET_LABELS[chosen]}*: {PRESET_NOTICE[chosen]}")
     c1, c2, c3 = st.columns(3)
     c1.slider("Qubits", 2, MAX_QUBITS, key="gen_qubits", help="2^n basis states; 6 qubits give 64 = one per weight.")
     c1.slider("Layers", 1, MAX_LAYERS, key="gen_layers")
-    c2.selectbox("Rotations", list(ROTATIONS), key="gen_rot", format_func=str.upper)
-    c2.checkbox("Constrain rotation angles", key="gen_constrained",
+    c2.selectbox("Rotations", list(ROTATIONS), key="gen_rot", format_func=ROT_LABELS.get)
+    c2.checkbox("Constrain angles", key="gen_constrained",
                 help="angle = r·tanh(raw): every single-qubit rotation stays inside (−r, r).")
     c2.slider("Angle range r", 0.1, 3.14, step=0.01, key="gen_range", disabled=not st.session_state["gen_constrained"])
-    c3.selectbox("Entanglement", ENTANGLEMENTS, key="gen_ent")
-    c3.selectbox("Noise encoding", ENCODINGS, key="gen_enc")
+    c3.selectbox("Entanglement", ENTANGLEMENTS, key="gen_ent", format_func=ENT_LABELS.get)
+    c3.selectbox("Noise encoding", ENCODINGS, key="gen_enc", format_func=ENC_LABELS.get)
     st.radio("Continuity mechanism", MECHANISMS, key="gen_mech", format_func=MECH_LABELS.get, horizontal=True)
     _write_query_params()
     try:
@@ -113,18 +166,31 @@ def _diagram(cfg: AnsatzConfig, mechanism: str, seed: int, z: tuple[float, ...])
     return draw_text(cfg, params=params, z=np.asarray(z))
 
 
+@st.cache_data(max_entries=64, show_spinner="Drawing the circuit with PennyLane…")
+def _diagram_png(cfg: AnsatzConfig, mechanism: str, seed: int, z: tuple[float, ...], block: int | None) -> bytes:
+    params = gen.build_generator(cfg, mechanism, seed).circuit_params()
+    fig = draw_mpl(cfg, params=params, z=np.asarray(z), highlight=block)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def diagram(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
-    """The circuit for the current choice, with this draw's input and the generator's angles."""
+    """The circuit for the current choice, with this draw's input and the generator's angles.
+
+    The matplotlib drawing (default) fits the page width and shades the block of the current step;
+    the text drawing scrolls sideways for wide circuits.
+    """
     z = tuple(float(v) for v in draw.z)
-    if st.toggle("Matplotlib drawing", key="gen_mpl"):
-        params = gen.build_generator(cfg, mechanism, seed).circuit_params()
-        fig = draw_mpl(cfg, params=params, z=np.asarray(z))
-        st.pyplot(fig)
-        plt.close(fig)
+    step = draw.steps[min(st.session_state["gen_step"], len(draw.steps) - 1)]
+    if st.toggle("Matplotlib drawing (shades the current step)", key="gen_mpl"):
+        st.image(_diagram_png(cfg, mechanism, seed, z, step.block), width="stretch")
     else:
-        st.code(_diagram(cfg, mechanism, seed, z), language=None)
+        st.code(_diagram(cfg, mechanism, seed, z), language=None, wrap_lines=False)
     st.caption("Left: the encoding of the input z; then each layer's rotations and entangling gates; "
-               "right: measurement of all wires (wire 0 is the leftmost bit of a bitstring).")
+               "right: measurement of all wires (wire 0 is the leftmost bit of a bitstring). "
+               "What to notice: only the rotation angles are trained; the noise z changes from draw to draw.")
 
 
 def _move(delta: int, n_steps: int) -> None:
@@ -146,7 +212,8 @@ def step_through(draw: gen.Draw) -> None:
     """Previous / Next through one draw, one chart and one sentence per step."""
     n_steps = len(draw.steps)
     st.session_state["gen_step"] = min(st.session_state["gen_step"], n_steps - 1)
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
+    # Buttons as wide as their labels (equal columns truncated "Next step" at 1024 px).
+    c1, c2, c3, c4 = st.columns([1.4, 1.4, 1.2, 2], vertical_alignment="bottom")
     c1.button("◀ Previous", key="gen_prev", on_click=_move, args=(-1, n_steps), width="stretch",
               disabled=st.session_state["gen_step"] == 0)
     c2.button("Next step ▶", key="gen_next", on_click=_move, args=(1, n_steps), type="primary", width="stretch",
@@ -175,8 +242,8 @@ def step_through(draw: gen.Draw) -> None:
 def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
     """Shots histogram, weight distributions against the prior, correlations."""
     c1, c2, c3 = st.columns(3)
-    n_draws = c1.select_slider("Weight draws", DRAW_COUNTS, value=1024, key="gen_ndraws")
-    n_shots = c2.select_slider("Shots", SHOT_COUNTS, value=1000, key="gen_nshots")
+    n_draws = c1.select_slider("Weight draws", DRAW_COUNTS, key="gen_ndraws")
+    n_shots = c2.select_slider("Shots", SHOT_COUNTS, key="gen_nshots")
     default_prior = TrainConfig().prior_sigma
     prior = c3.slider("Prior σ", 0.1, 2.0, float(default_prior), 0.1, key="gen_prior",
                       help=f"The Gaussian prior N(0, σ²) of the Bayesian objective (the trainer's default is "
@@ -186,32 +253,37 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
     left, right = st.columns(2)
     with left:
         follow = st.session_state.get("gen_follow", 0)
-        what = "this draw's noise z" if mechanism == "born" else f"weight {follow}'s input"
+        what = "this draw's noise z" if mechanism != "bin_jitter" else f"weight {follow}'s input"
         st.plotly_chart(plots.shots_figure(counts, exact, title=f"{n_shots} shots on {what}"), width="stretch",
                         key="gen_shots")
     with right:
-        chosen = st.multiselect("Weights to show", list(range(gen.N_WEIGHTS)), default=[0, 1, 2], key="gen_weights",
-                                max_selections=6)
+        chosen = st.multiselect("Weights to show", list(range(gen.N_WEIGHTS)), key="gen_weights",
+                                max_selections=MAX_SHOWN)
         hist = {f"w_{j}": samples[:, j] for j in chosen}
         st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=prior, title=f"{n_draws} draws vs. the prior"),
                         width="stretch", key="gen_hist")
-    summary = f"Over {n_draws} draws: weights have mean {samples.mean():.3f} and std {samples.std():.3f}; " \
-              f"the prior has mean 0 and std {prior:g}."
-    st.caption(summary + " The KL term of training pulls the generator's distribution towards the prior.")
+    _write_query_params()
+    st.caption("What to notice: the shot counts scatter around the exact probabilities (more shots, less scatter); "
+               "each weight has its own, usually lopsided, histogram. The KL term of training pulls each one "
+               "towards the prior.")
+    if chosen:
+        st.markdown(gen.per_weight_summary(samples, chosen, prior))
     left, right = st.columns(2)
     off = corr[~np.eye(len(corr), dtype=bool)]
     with left:
-        st.plotly_chart(plots.correlation_figure(corr), width="stretch", key="gen_corr")
+        st.plotly_chart(plots.correlation_figure(corr, title="Correlation over draws"), width="stretch", key="gen_corr")
         st.caption(f"Mean |correlation| between different weights: {np.abs(off).mean():.3f} "
                    f"(largest {np.abs(off).max():.3f}). "
                    + ("Born-machine weights share one probability vector that sums to 1, so they move together."
-                      if mechanism == "born" else "bin+jitter weights are drawn independently: correlations are "
+                      if mechanism != "bin_jitter" else "bin+jitter weights are drawn independently: correlations are "
                       "sampling noise around 0."))
     with right:
         i = st.number_input("Weight i", 0, gen.N_WEIGHTS - 1, 0, key="gen_pair_i")
         j = st.number_input("Weight j", 0, gen.N_WEIGHTS - 1, 1, key="gen_pair_j")
         st.plotly_chart(plots.pair_figure(samples[:, i], samples[:, j], int(i), int(j)), width="stretch",
                         key="gen_pair")
+        st.caption("What to notice: a cloud along a line means the two weights move together; a round or "
+                   "square cloud means they are independent.")
 
 
 def explainer() -> None:

@@ -1,22 +1,26 @@
 """Session logic of the QCBNN training page (no Streamlit): trainers advanced in bounded ticks, results.
 
-A :class:`LabSession` holds several ``qcbnn_core`` trainers (QCBNN and the classical BNN side by side,
-or several ansätze for the architecture study) on the same data with the same seed, and advances them
+A :class:`LabSession` holds several ``qcbnn_core`` trainers (QCBNN, the BNN and the controls side by
+side, or several ansätze for the architecture study) on the same data with the same seed, and advances them
 in lockstep, one optimiser step each in turn, until a time budget is used. Test-split results are
 computed with the library's own ``predict``/``evaluate`` and cached per finished epoch.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from qcbnn_core.data import BREASTMNIST_SPLITS, QCBNNDataset, Split, load_breastmnist, load_dataset, make_phantom
 from qcbnn_core.models import ModelConfig
+from qcbnn_core.objectives import KL_ESTIMATORS, objective_mode
 from qcbnn_core.runs import RunRecord
+from qcbnn_core.study import COLLAPSE_MARGIN
 from qcbnn_core.trainer import TrainConfig, Trainer
 
 MEASURE_LABELS = {"predictive_entropy": "predictive entropy", "expected_entropy": "expected entropy",
@@ -79,6 +83,7 @@ class ModelResult:
         reliability: ``{"edges", "count", "confidence", "accuracy"}``.
         scores: ``{"accuracy", "ece", …}`` on the test split.
         prior_sigma: σ of the Gaussian prior N(0, σ²) the model was trained with.
+        kl_estimator: the human name of the model's KL estimator (its −ELBO level depends on it).
     """
 
     name: str
@@ -90,6 +95,20 @@ class ModelResult:
     reliability: dict
     scores: dict[str, float]
     prior_sigma: float = 1.0
+    kl_estimator: str = ""
+
+    @property
+    def base_rate(self) -> float:
+        """Share of the majority class among the test labels: the accuracy of a constant classifier."""
+        labels = np.asarray(self.per_sample.get("label", []), dtype=int)
+        return float(np.bincount(labels).max() / len(labels)) if len(labels) else float("nan")
+
+    @property
+    def collapsed(self) -> bool:
+        """At (or within 0.02 of) the base rate, or one predicted class only: its gap says little."""
+        pred = self.per_sample.get("pred")
+        one_class = pred is not None and len(np.unique(pred)) == 1
+        return one_class or bool(self.scores.get("accuracy", math.nan) <= self.base_rate + COLLAPSE_MARGIN)
 
 
 def result_from_trainer(name: str, trainer: Trainer) -> ModelResult:
@@ -100,7 +119,7 @@ def result_from_trainer(name: str, trainer: Trainer) -> ModelResult:
         name=name, history=list(trainer.history), snapshots=np.stack(trainer.weight_snapshots),
         per_sample=ev.per_sample, probs=probs.numpy(),
         gaps={k: vars(g).copy() for k, g in ev.uncertainty_gap.items()}, reliability=vars(ev.reliability).copy(),
-        scores=ev.scalars(), prior_sigma=trainer.cfg.prior_sigma,
+        scores=ev.scalars(), prior_sigma=trainer.cfg.prior_sigma, kl_estimator=KL_ESTIMATORS[trainer.objective.mode],
     )
 
 
@@ -109,17 +128,19 @@ def result_from_run(record: RunRecord) -> ModelResult:
     test = record.metrics["test"]
     model = record.config["model"]
     name = "QCBNN" if model["kind"] == "qcbnn" else model["kind"].upper()
+    estimator = KL_ESTIMATORS[objective_mode(model["kind"], model.get("mechanism", "born"))]
     nan = float("nan")
     gaps = {k: {f: (nan if v is None else v) for f, v in g.items()} for k, g in test["uncertainty_gap"].items()}
     scores = {k: (nan if test.get(k) is None else float(test[k]))
               for k in ("accuracy", "balanced_accuracy", "auroc", "nll", "brier", "ece")}
     scores.update({f"gap_{k}": g["gap"] for k, g in gaps.items()})
+    scores.update({f"error_auroc_{k}": (nan if v is None else float(v)) for k, v in test.get("error_auroc", {}).items()})
     preds = record.predictions
     return ModelResult(
         name=name, history=record.history, snapshots=record.weight_snapshots,
         per_sample={k: v for k, v in preds.items() if k != "probs"}, probs=preds.get("probs"), gaps=gaps,
         reliability={k: [nan if v is None else v for v in vals] for k, vals in test["reliability"].items()},
-        scores=scores, prior_sigma=float(record.config["train"]["prior_sigma"]),
+        scores=scores, prior_sigma=float(record.config["train"]["prior_sigma"]), kl_estimator=estimator,
     )
 
 
@@ -217,10 +238,11 @@ def _fmt_gap(g: dict) -> str:
 
 def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "QCBNN",
                 classical: str = "BNN") -> tuple[bool | None, str]:
-    """Is QCBNN's uncertainty gap larger than the BNN's? Computed from the numbers, said plainly.
+    """Is QCBNN's uncertainty gap larger than the BNN's *on this one run*? Computed from the numbers.
 
     Returns:
-        ``(True/False, text)``, or ``(None, text)`` when a gap is undefined (no wrong or no right prediction).
+        ``(True/False, text)``, or ``(None, text)`` when a gap is undefined (no wrong or no right prediction)
+        or the larger gap belongs to a collapsed model (see :attr:`ModelResult.collapsed`), which gets no crown.
     """
     label = MEASURE_LABELS[measure]
     q, c = results[quantum].gaps[measure], results[classical].gaps[measure]
@@ -231,28 +253,40 @@ def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "Q
     overlap = q["ci_low"] <= c["ci_high"] and c["ci_low"] <= q["ci_high"]
     ci_note = (" Their 95% CIs overlap, so this run cannot tell them apart." if overlap
                else " Their 95% CIs do not overlap.")
-    head = f"{quantum} gap {_fmt_gap(q)} vs. {classical} gap {_fmt_gap(c)} in {label}."
-    # A model that answers one class for every input has a "gap" that only says how unsure it is about
-    # the other class, not whether it notices its own mistakes: say so rather than celebrate it.
-    collapsed = [n for n in (quantum, classical) if len(np.unique(results[n].per_sample.get("pred", [0, 1]))) == 1]
-    caveat = "".join(f" Caveat: {n} predicts the same class for every test input, so its gap says little; "
-                     "train longer." for n in collapsed)
-    if q["gap"] > c["gap"]:
-        return True, f"{head} {quantum}'s gap is larger, as the paper reports.{ci_note}{caveat}"
-    return False, (f"{head} {quantum}'s gap is NOT larger than {classical}'s on this run: the paper's finding "
-                   f"does not show here.{ci_note}{caveat}")
+    head = f"One seed: {quantum} gap {_fmt_gap(q)} vs. {classical} gap {_fmt_gap(c)} in {label}."
+    winner, loser = (quantum, classical) if q["gap"] > c["gap"] else (classical, quantum)
+    # A model at the base rate (a near-constant classifier) has a "gap" that says how unsure it is about
+    # the class it never predicts, not whether it notices its own mistakes: it gets no crown.
+    if results[winner].collapsed:
+        return None, (f"{head} {winner}'s gap is larger, but {winner} is at the base rate (accuracy "
+                      f"{results[winner].scores['accuracy']:.3f}, base rate {results[winner].base_rate:.3f}): a "
+                      "near-constant classifier's gap says little, so no model wins this run. Train longer.")
+    caveat = (f" Caveat: {loser} is at the base rate, so its gap says little." if results[loser].collapsed else "")
+    if winner == quantum:
+        return True, f"{head} {quantum}'s gap is larger on this seed.{ci_note}{caveat}"
+    return False, (f"{head} {quantum}'s gap is NOT larger than {classical}'s on this seed.{ci_note}{caveat}")
+
+
+def largest_gap(results: dict[str, ModelResult], measure: str = "predictive_entropy") -> str | None:
+    """The model with the largest finite gap among those not collapsed (None if there is none)."""
+    ok = {n: r.gaps[measure]["gap"] for n, r in results.items()
+          if not r.collapsed and math.isfinite(r.gaps[measure]["gap"])}
+    return max(ok, key=ok.get) if ok else None
 
 
 def study_table(results: dict[str, ModelResult]) -> pd.DataFrame:
-    """One row per model: test accuracy, ECE and the uncertainty gaps with their CIs."""
+    """One row per model: test accuracy (and the base rate), ECE, the uncertainty gaps with their CIs and
+    the error-detection AUROC of each measure."""
     rows = []
     for name, r in results.items():
-        row = {"model": name, "accuracy": r.scores["accuracy"], "ECE": r.scores["ece"]}
+        row = {"model": name, "accuracy": r.scores["accuracy"], "base rate": r.base_rate, "collapsed": r.collapsed,
+               "ECE": r.scores["ece"]}
         for m in ("predictive_entropy", "mutual_information"):
             g = r.gaps[m]
             row[f"gap {MEASURE_LABELS[m]}"] = g["gap"]
             row[f"gap {MEASURE_LABELS[m]} CI low"] = g["ci_low"]
             row[f"gap {MEASURE_LABELS[m]} CI high"] = g["ci_high"]
+            row[f"error AUROC {MEASURE_LABELS[m]}"] = r.scores.get(f"error_auroc_{m}", math.nan)
         row["epochs"] = len(r.history)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -261,3 +295,59 @@ def study_table(results: dict[str, ModelResult]) -> pd.DataFrame:
 def certainty_order(result: ModelResult, measure: str = "predictive_entropy") -> np.ndarray:
     """Test indices from most certain (lowest uncertainty) to least certain."""
     return np.argsort(result.per_sample[measure], kind="stable")
+
+
+# ----------------------------------------------------------------------------- the committed multi-seed study
+STUDY_DIR = Path(__file__).resolve().parents[2] / "docs" / "qcbnn_study"
+STAGES = {"select": "selection (seeds 0–4, all models)", "confirm": "confirmation (seeds 5–9, chosen family)"}
+
+
+def load_study(folder: Path | None = None) -> dict[tuple[str, str], dict]:
+    """The committed summaries ``{(stage, data): summary}`` from ``<stage>_<data>.json`` files in ``folder``
+    (default :data:`STUDY_DIR`; stages in :data:`STAGES`); unreadable or foreign files are skipped."""
+    folder = STUDY_DIR if folder is None else folder
+    out = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        stage, _, data = path.stem.partition("_")
+        if stage not in STAGES or not data:
+            continue
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(summary, dict) and {"models", "runs", "seeds"} <= set(summary):
+            out[(stage, data)] = _nan_for_none(summary)
+    return out
+
+
+def _nan_for_none(tree):
+    """Strict JSON wrote NaN as null; read it back as NaN so the numbers stay floats."""
+    if isinstance(tree, dict):
+        return {k: _nan_for_none(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_nan_for_none(v) for v in tree]
+    return math.nan if tree is None else tree
+
+
+def _cell(stat: dict) -> str:
+    if math.isnan(stat["mean"]):
+        return "n/a"
+    if math.isnan(stat["ci_low"]):
+        return f"{stat['mean']:.3f}"
+    return f"{stat['mean']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
+
+
+def summary_table(summary: dict, paired: bool = False) -> pd.DataFrame:
+    """One row per model: mean [95 % CI] over seeds (or of the paired differences against the baseline)."""
+    rows = []
+    for label, s in (summary["paired"] if paired else summary["models"]).items():
+        row = {"model": label, "accuracy": _cell(s["accuracy"]),
+               "gap pred. entropy": _cell(s["gap"]["predictive_entropy"]),
+               "error AUROC pred. entropy": _cell(s["auroc"]["predictive_entropy"]),
+               "gap mutual info": _cell(s["gap"]["mutual_information"]),
+               "error AUROC mutual info": _cell(s["auroc"]["mutual_information"]),
+               "weight std": _cell(s["weight_std"])}
+        if not paired:
+            row["collapsed runs"] = f"{summary['models'][label]['collapsed_runs']} / {summary['models'][label]['n_runs']}"
+        rows.append(row)
+    return pd.DataFrame(rows)

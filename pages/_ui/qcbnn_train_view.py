@@ -1,4 +1,5 @@
-"""Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs.
+"""Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs,
+the multi-seed verdict and a glossary.
 
 Per-session state: the :class:`~pages._ui.qcbnn_lab.LabSession` objects in ``st.session_state``
 (``LAB_KEY`` for QCBNN vs. BNN, ``STUDY_KEY`` for the architecture study). Training happens only in a
@@ -10,20 +11,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from qcbnn_core import ANSATZ_PRESETS, plots
 from qcbnn_core.ansatz import DEFAULT_PRESET
 from qcbnn_core.data import QCBNNDataset
 from qcbnn_core.metrics import UNCERTAINTY_MEASURES
+from qcbnn_core.objectives import KL_ESTIMATORS
+from qcbnn_core.study import best_family, verdict
+from qcbnn_core.generator import MECHANISM_LABELS
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
 from pages._ui.live_training import LiveControls
-from pages._ui.qcbnn_lab import (MEASURE_LABELS, LabSession, ModelResult, certainty_order, gap_verdict, load_data,
-                                 result_from_run, study_table)
+from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, LabSession, ModelResult, certainty_order, gap_verdict,
+                                 largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
-from pages._ui.url_state import read_query_params, write_query_params
+from pages._ui.url_state import parse_bool, read_query_params, write_query_params
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
 DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
@@ -38,6 +43,8 @@ _PARAMS = {
     "qt_batch": ("bs", int, lambda v: v in (16, 32, 64)),
     "qt_ansatz": ("ansatz", str, lambda v: v in ANSATZ_PRESETS),
     "qt_mech": ("mech", str, lambda v: v in MECHANISMS),
+    "qt_mlp": ("mlp", parse_bool, lambda v: True),
+    "qt_cnn": ("cnn", parse_bool, lambda v: True),
     "qt_strain": ("strain", int, lambda v: 1 <= v <= 16),
     "qt_seval": ("seval", int, lambda v: 4 <= v <= 128),
     "qt_study_ansatz": ("study", lambda s: [x for x in s.split(",") if x],
@@ -45,7 +52,7 @@ _PARAMS = {
     "qt_study_epochs": ("study_epochs", int, lambda v: 1 <= v <= 10),
 }
 _DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
-             "qt_mech": "born", "qt_strain": 8, "qt_seval": 32,
+             "qt_mech": "semi_implicit", "qt_strain": 8, "qt_seval": 32, "qt_mlp": True, "qt_cnn": True,
              "qt_study_ansatz": ["constrained_crx", "ry_cnot", "ryrz_product"], "qt_study_epochs": 3}
 
 
@@ -98,8 +105,11 @@ def data_section(seed: int) -> QCBNNDataset | None:
             if data.kind == "image":
                 st.image([_to_image(x) for x in examples[c]], caption=[name] * len(examples[c]), width=72)
             else:
-                st.write(f"**{name}**: first standardised features of {len(examples[c])} examples")
-                st.dataframe(examples[c][:, :8].numpy().round(2), width="stretch")
+                st.write(f"**{name}**: the first 8 of {data.input_shape[0]} standardised features (0 = training "
+                         f"mean, 1 = one standard deviation) of {len(examples[c])} examples")
+                names = list(data.feature_names[:8]) or [f"feature {i}" for i in range(min(8, data.input_shape[0]))]
+                st.dataframe(pd.DataFrame(examples[c][:, :8].numpy().round(2), columns=names), width="stretch",
+                             hide_index=True)
     return data
 
 
@@ -116,12 +126,21 @@ def settings() -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("QCBNN ansatz", list(ANSATZ_PRESETS), key="qt_ansatz",
                  help="See the generator page for what each design does.")
-    c1.radio("Continuity mechanism", MECHANISMS, key="qt_mech", horizontal=True)
+    c1.radio("Continuity mechanism", MECHANISMS, key="qt_mech", format_func=MECHANISM_LABELS.get,
+             help="Semi-implicit (default, the fair one): Born-machine weights plus learnable Gaussian jitter, so "
+                  "the weights have a density and the KL is a proper bound. Born + adversarial: the old option; its "
+                  "weights lie on a 6-dimensional surface, the KL is only a learned regulariser and the spread "
+                  "collapses in training. Bitstring + jitter: independent binned weights with an exact density.")
     c2.slider("Epochs", 1, 30, key="qt_epochs")
     c2.select_slider("Batch size", (16, 32, 64), key="qt_batch")
     c3.slider("Weight draws per step", 1, 16, key="qt_strain")
     c3.slider("Weight draws for predictions", 4, 128, key="qt_seval")
-    c4.caption("Same seed for both models: same data order, same initial classical layer, same noise streams.")
+    c4.checkbox("MLP generator (classical control)", key="qt_mlp",
+                help="Same 6 noise numbers, same 64 outcomes, same weight map and mechanism as the QCBNN, with a "
+                     "small MLP in the circuit's place: if it matches the QCBNN, the effect is not quantum.")
+    c4.checkbox("CNN (deterministic)", key="qt_cnn",
+                help="One weight vector; its only uncertainty is the softmax entropy (mutual information 0).")
+    c4.caption("Same seed for every model: same data order, same initial classical layer, same noise streams.")
     write_query_params(_PARAMS)
 
 
@@ -135,14 +154,25 @@ def _train_cfg(seed: int, epochs: int) -> TrainConfig:
 
 def compare_key(seed: int) -> tuple:
     return (seed, *(st.session_state[k] for k in ("qt_data", "qt_ntrain", "qt_epochs", "qt_batch", "qt_ansatz",
-                                                  "qt_mech", "qt_strain", "qt_seval")))
+                                                  "qt_mech", "qt_strain", "qt_seval", "qt_mlp", "qt_cnn")))
+
+
+def _controls(prefix_ansatz: str) -> dict[str, ModelConfig]:
+    """The control models the settings ask for (the MLP control copies the QCBNN's noise size and mechanism)."""
+    out = {}
+    if st.session_state.get("qt_mlp"):
+        out["MLP"] = ModelConfig(kind="mlp", ansatz=prefix_ansatz, mechanism=st.session_state["qt_mech"])
+    if st.session_state.get("qt_cnn"):
+        out["CNN"] = ModelConfig(kind="cnn")
+    return out
 
 
 def build_compare(seed: int) -> LabSession:
-    """QCBNN and the classical Bayesian CNN on the chosen data, same seed."""
-    qcbnn = ModelConfig(kind="qcbnn", ansatz=st.session_state["qt_ansatz"], mechanism=st.session_state["qt_mech"])
-    lab = LabSession(current_data(seed), {"QCBNN": qcbnn, "BNN": ModelConfig(kind="bnn")},
-                     _train_cfg(seed, int(st.session_state["qt_epochs"])))
+    """QCBNN, the BNN and the chosen controls on the chosen data, same seed."""
+    ansatz = st.session_state["qt_ansatz"]
+    models = {"QCBNN": ModelConfig(kind="qcbnn", ansatz=ansatz, mechanism=st.session_state["qt_mech"]),
+              "BNN": ModelConfig(kind="bnn"), **_controls(ansatz)}
+    lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_epochs"])))
     lab.key = compare_key(seed)
     return lab
 
@@ -151,17 +181,18 @@ def study_key(seed: int) -> tuple:
     return (seed, st.session_state["qt_data"], st.session_state["qt_ntrain"], st.session_state["qt_batch"],
             st.session_state["qt_mech"], st.session_state["qt_strain"], st.session_state["qt_seval"],
             tuple(st.session_state["qt_study_ansatz"]), st.session_state["qt_study_epochs"],
-            st.session_state.get("qt_study_bnn", True))
+            st.session_state.get("qt_study_bnn", True), st.session_state.get("qt_mlp"), st.session_state.get("qt_cnn"))
 
 
 def build_study(seed: int) -> LabSession:
-    """One QCBNN per chosen ansatz (and the BNN as reference), brief training with the same seed."""
+    """One QCBNN per chosen ansatz (and the BNN and the chosen controls as references), same seed."""
     chosen = list(st.session_state["qt_study_ansatz"])
     if not chosen:
         raise ValueError("pick at least one ansatz")
     models = {a: ModelConfig(kind="qcbnn", ansatz=a, mechanism=st.session_state["qt_mech"]) for a in chosen}
     if st.session_state.get("qt_study_bnn", True):
         models["BNN"] = ModelConfig(kind="bnn")
+    models.update(_controls(chosen[0]))
     lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_study_epochs"])))
     lab.key = study_key(seed)
     return lab
@@ -204,12 +235,21 @@ def compare_body(lab: LabSession) -> None:
     if lab.epoch == 0:
         st.info("Curves appear after the first epoch (validation scores are computed at each epoch's end).")
         return
-    st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_curves")
+    curves(lab, "qt_curves")
     weights_panel(lab.snapshots(), lab.cfg.prior_sigma, "qt_w")
     if lab.running:
         st.caption("Pause (or wait for the end) to score the test split: uncertainty, calibration and gallery.")
         return
     results_panel(lab.results(), lab.data, "qt_res")
+
+
+def curves(lab: LabSession, key: str) -> None:
+    """Loss curves on separate axes (named by KL estimator), validation accuracy and ECE shared."""
+    notes = {name: KL_ESTIMATORS[t.objective.mode] for name, t in lab.trainers.items()}
+    st.plotly_chart(plots.curves_figure(lab.histories(), notes), width="stretch", key=key)
+    st.caption("Each model's −ELBO has its own axis: the KL part comes from a different estimator per model "
+               "(closed form for the BNN, a SIVI upper bound or an adversarial estimate for generators, none for "
+               "the CNN), so the levels are not comparable across models — compare the accuracy and ECE panels.")
 
 
 def weights_panel(snapshots: dict[str, np.ndarray], prior_sigma: float, key: str) -> None:
@@ -219,17 +259,24 @@ def weights_panel(snapshots: dict[str, np.ndarray], prior_sigma: float, key: str
     epoch = c1.slider("Saved epoch (0 = before training)", 0, n_saved - 1, n_saved - 1, key=f"{key}_epoch")
     n_w = min(s.shape[2] for s in snapshots.values())
     j = c2.number_input("Weight index", 0, n_w - 1, 0, key=f"{key}_j")
-    hist, gauss = {}, {}
+    hist, gauss, points = {}, {}, []
     for name, snap in snapshots.items():
         w = snap[epoch][:, j]
         if name == "BNN":
             # The BNN's weight IS Gaussian; its mean and std are estimated from the saved draws.
             gauss[f"BNN N(μ, σ²) fitted to {len(w)} draws"] = (float(w.mean()), max(float(w.std()), 1e-6))
+        elif len(w) == 1 or float(w.std()) == 0.0:
+            points.append(f"{name} w_{j} = {float(w[0]):.3f}")
         else:
-            hist[f"{name} circuit draws"] = w
+            hist[f"{name} draws"] = w
     st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=prior_sigma, gaussians=gauss,
                                              title=f"Weight w_{j} after epoch {epoch}"), width="stretch",
                     key=f"{key}_fig")
+    point_note = f" Point estimates (no distribution): {'; '.join(points)}." if points else ""
+    st.caption("How to read: each histogram is one model's distribution of the chosen weight over draws, the dashed "
+               "curve the prior. A wide distribution = the model is unsure about that weight (epistemic "
+               "uncertainty); one shrinking to a spike over the epochs = the model has become confident, or has "
+               "collapsed. Slide through the epochs to watch it happen." + point_note)
 
 
 def results_panel(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str) -> None:
@@ -239,22 +286,35 @@ def results_panel(results: dict[str, ModelResult], data: QCBNNDataset | None, ke
         r"Uncertainty gap = mean uncertainty of **wrong** test predictions − mean of **correct** ones. "
         r"Predictive entropy $H[\bar p] = -\sum_c \bar p_c \log \bar p_c$ with $\bar p = \frac1S\sum_s p_s$ (total); "
         r"mutual information $H[\bar p] - \frac1S\sum_s H[p_s]$ (the part due to weight uncertainty). "
-        "A larger gap means uncertainty flags mistakes better."
+        "A larger gap means uncertainty flags mistakes better; the **error-detection AUROC** asks the same without "
+        "a mean: how often a random wrong prediction is more uncertain than a random right one (0.5 = chance). "
+        "**This is one seed**; the *Multi-seed verdict* tab has the answer over seeds."
     )
     measure = st.radio("Uncertainty measure", UNCERTAINTY_MEASURES, format_func=MEASURE_LABELS.get,
                        key=f"{key}_measure", horizontal=True)
     if "QCBNN" in results and "BNN" in results:
         ahead, text = gap_verdict(results, measure)
         {True: st.success, False: st.warning, None: st.info}[ahead](text)
+    best = largest_gap(results, measure)
+    collapsed = [n for n, r in results.items() if r.collapsed]
+    st.caption((f"Largest {MEASURE_LABELS[measure]} gap on this seed: **{best}**." if best else
+                "No model qualifies for the largest gap.")
+               + (f" Not ranked (at the base rate): {', '.join(collapsed)}." if collapsed else ""))
     st.plotly_chart(plots.uncertainty_figure({n: r.per_sample for n, r in results.items()},
                                              {n: r.gaps[measure] for n, r in results.items()},
                                              measure, MEASURE_LABELS[measure]), width="stretch", key=f"{key}_unc")
-    scores = " · ".join(f"{n}: accuracy {r.scores['accuracy']:.3f}, ECE {r.scores['ece']:.3f}"
+    scores = " · ".join(f"{n}: accuracy {r.scores['accuracy']:.3f}, error AUROC "
+                        f"{r.scores.get(f'error_auroc_{measure}', float('nan')):.3f}, ECE {r.scores['ece']:.3f}"
                         for n, r in results.items())
-    st.caption(f"Test split. {scores}")
+    st.caption(f"Test split, one seed (accuracy beside each gap: a gap bought with lower accuracy is no win). {scores}")
     st.plotly_chart(plots.reliability_figure({n: r.reliability for n, r in results.items()},
                                              {n: r.scores["ece"] for n, r in results.items()}), width="stretch",
                     key=f"{key}_rel")
+    st.caption("How to read: test inputs are grouped by the model's confidence (its largest class probability); "
+               "each point is a group's mean confidence (x) against the share it got right (y). On the dashed "
+               "diagonal the model is calibrated: 80 % confident means right 80 % of the time. Below the diagonal "
+               "= over-confident, above = under-confident. ECE is the size-weighted mean distance to the diagonal; "
+               "big markers are groups with many inputs.")
     gallery(results, data, key)
 
 
@@ -286,22 +346,27 @@ def study_settings() -> None:
     c1.multiselect("Ansätze to compare", list(ANSATZ_PRESETS), key="qt_study_ansatz", max_selections=5)
     c2.slider("Epochs each", 1, 10, key="qt_study_epochs")
     c3.checkbox("Include the BNN", value=True, key="qt_study_bnn")
+    c3.caption("The MLP and CNN controls follow the checkboxes of the first tab's settings.")
     write_query_params(_PARAMS)
 
 
 def study_body(lab: LabSession) -> None:
     if lab.epoch:
-        st.plotly_chart(plots.curves_figure(lab.histories()), width="stretch", key="qt_study_curves")
+        curves(lab, "qt_study_curves")
     if not lab.finished:
         st.caption("The table and bar chart appear when every model has finished its epochs.")
         return
-    table = study_table(lab.results())
+    results = lab.results()
+    table = study_table(results)
     st.dataframe(table.round(4), hide_index=True, width="stretch")
     st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
-    gaps = table["gap predictive entropy"]
-    best = table.loc[gaps.idxmax(), "model"] if gaps.notna().any() else None
-    st.caption(f"Same seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap: "
-               f"**{best}**. Brief runs on one seed: differences within the error bars are not evidence.")
+    best = largest_gap(results)
+    collapsed = [n for n, r in results.items() if r.collapsed]
+    st.caption(f"One seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap among models "
+               f"above the base rate: **{best or 'none'}**."
+               + (f" At the base rate, not ranked: {', '.join(collapsed)}." if collapsed else "")
+               + " Brief runs on one seed: differences within the error bars are not evidence; the *Multi-seed "
+                 "verdict* tab has the study over seeds.")
     st.download_button("Download CSV", table.to_csv(index=False), "qcbnn_architecture_study.csv", "text/csv",
                        key="qt_study_csv")
 
@@ -368,10 +433,82 @@ def runs_tab() -> None:
 
 def explainer() -> None:
     st.markdown(
-        "Both models are the same small CNN (one 2×2 convolution with 16 maps, one dense layer); only the 64 "
+        "All models are the same small CNN (one 2×2 convolution with 16 maps, one dense layer); only the 64 "
         "convolution weights differ: **QCBNN** draws them from a quantum circuit, the **BNN** from independent "
-        r"Gaussians. Both minimise the negative ELBO $\mathbb{E}_q[-\log p(y|x,w)] + \beta\,\mathrm{KL}(q\,\|\,p)/N$ "
+        "Gaussians, the **MLP** control from a small classical network fed the same 6 noise numbers through the "
+        "same weight map (if it matches the QCBNN, the effect is not quantum), and the **CNN** has one fixed set. "
+        r"The Bayesian ones minimise the negative ELBO $\mathbb{E}_q[-\log p(y|x,w)] + \beta\,\mathrm{KL}(q\,\|\,p)/N$ "
         "and predict by averaging S weight draws."
     )
     st.caption("What to do: choose data, press **Start**, watch the curves; then **Pause** (or wait for the end) and "
                "scroll to see whether each model is more uncertain on the images it gets wrong.")
+
+
+# ----------------------------------------------------------------------------- multi-seed verdict and glossary
+def multiseed_tab() -> None:
+    """The committed multi-seed study (``docs/qcbnn_study/``) and the verdict its pre-registered rule gives."""
+    studies = load_study()
+    if not studies:
+        st.info("No committed study results found in docs/qcbnn_study/. Run e.g. `python -m qcbnn_core train "
+                "--data phantom --model qcbnn,mlp,bnn,cnn --seeds 0,1,2,3,4 --jobs 2 --json`.")
+        return
+    st.markdown("Five seeds per model, 30 epochs each, run with `python -m qcbnn_core train … --seeds … --jobs 2` "
+                "(exact commands and the pre-registered rule in `docs/qcbnn_study.md`). Mean [95 % CI] over seeds; "
+                "the seeds pair the models (same data split and initialisation).")
+    c1, c2 = st.columns(2)
+    datasets = sorted({d for _, d in studies})
+    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True,
+                    format_func=lambda d: DATA_LABELS.get(d, d))
+    stages = [s for s in STAGES if (s, data) in studies]
+    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True)
+    summary = studies[(stage, data)]
+    quantum = best_family(summary)
+    if quantum is None:
+        st.warning("No QCBNN family qualifies (every one has a collapsed run): no verdict.")
+    elif "bnn" in summary["models"]:
+        v = verdict(summary, quantum)
+        box = st.success if v["quantum_effect"] else st.warning
+        box(("Confirmation seeds: " if stage == "confirm" else "Selection seeds (the family was chosen on these, "
+             "so read the confirmation stage for the verdict): ") + v["text"])
+    st.dataframe(summary_table(summary), hide_index=True, width="stretch")
+    if summary["paired"]:
+        st.markdown(f"**Paired differences against the {summary['baseline'].upper()}** (same seed; a CI that "
+                    "excludes 0 is a difference the seeds support):")
+        st.dataframe(summary_table(summary, paired=True), hide_index=True, width="stretch")
+    st.caption("Model names: `qcbnn` = QCBNN with the default circuit (constrained CRX), `qcbnn:<family>` = another "
+               "circuit family, `qcbnn::born` = the old Born machine with adversarial KL, `mlp` = the classical "
+               "generator control, `bnn` = Gaussian BNN, `cnn` = deterministic CNN. Weight std = mean per-weight "
+               "spread of the trained weight distribution (0 for the CNN).")
+
+
+GLOSSARY = {
+    "ELBO": "Evidence lower bound, the Bayesian training objective: expected log-likelihood of the data under weight "
+            "draws minus the KL term. We minimise −ELBO per example.",
+    "KL": "Kullback–Leibler divergence KL(q‖p) between the learned weight distribution q and the prior p = N(0, 1): "
+          "how far the weights moved from what we assumed before seeing data. Closed form for the BNN; an upper "
+          "bound (SIVI) for semi-implicit generators; a learned discriminator's estimate for the Born machine.",
+    "β": "Weight of the KL term; it rises linearly from 0 to 1 during the warm-up epochs so the model first learns "
+         "to fit the data.",
+    "ansatz": "The fixed layout of a parametrised circuit: which rotations, which entangling gates, how many layers. "
+              "Training changes only the angles.",
+    "CRX": "Controlled RX rotation: rotates the target qubit about the x-axis by a learnable angle only when the "
+           "control qubit is |1⟩ — a learnable entangling gate (a CNOT is a fixed one).",
+    "Born machine": "A circuit used as a generative model: the probabilities |amplitude|² (Born rule) of its "
+                    "measurement outcomes are the distribution. Here they are mapped to network weights.",
+    "semi-implicit": "Weights = Born-machine weights + learnable Gaussian jitter. The jitter gives the weight "
+                     "distribution a density everywhere, so KL is finite and can be bounded (SIVI).",
+    "ECE": "Expected calibration error: the size-weighted mean gap between confidence and accuracy over confidence "
+           "bins (the reliability diagram). 0 = perfectly calibrated.",
+    "entropy vs mutual information": "Predictive entropy is the total uncertainty of the averaged prediction. Its "
+                                     "part that comes from disagreement between weight draws is the mutual "
+                                     "information (epistemic: more data would reduce it); the rest, the expected "
+                                     "entropy, is noise in the data itself (aleatoric). A deterministic CNN has "
+                                     "mutual information 0.",
+    "error-detection AUROC": "Probability that a random wrong prediction is more uncertain than a random right one "
+                             "(0.5 = chance, 1 = perfect); the threshold-free version of the uncertainty gap.",
+}
+
+
+def glossary() -> None:
+    with st.expander("Glossary"):
+        st.markdown("\n".join(f"- **{term}** — {text}" for term, text in GLOSSARY.items()))

@@ -1,4 +1,5 @@
-"""The app's pages, in navigation order. Add one entry per page script; home links them all."""
+"""The app's pages, in navigation order (= the suggested order for students). Add one entry per page script;
+home links them all with their suggested time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ class PageInfo:
     icon: str
     section: str
     blurb: str
+    minutes: int = 0  # suggested time for a student, shown on the home page (0: not a lesson page)
 
 
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "Start", "What this app teaches.")
@@ -19,13 +21,13 @@ HOME = PageInfo("pages/home.py", "Home", ":material/home:", "Start", "What this 
 # PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss", "…").
 PAGES: list[PageInfo] = [
     PageInfo("pages/ntl_explorer.py", "Loss explorer", ":material/functions:", "Number Token Loss",
-             "Shape a digit distribution and see how cross-entropy, NTL-MSE and NTL-WAS score it."),
+             "Shape a digit distribution and see how cross-entropy, NTL-MSE and NTL-WAS score it.", 15),
     PageInfo("pages/ntl_training_lab.py", "Training lab", ":material/model_training:", "Number Token Loss",
-             "Train tiny language models on arithmetic live, CE against CE + NTL side by side, or replay a CLI run."),
+             "Train tiny language models on arithmetic live, CE against CE + NTL side by side, or replay a CLI run.", 20),
 ]
 PAGES += [
     PageInfo("pages/qcbnn_generator.py", "Quantum weight generator", ":material/memory:", "Quantum-Classical BNN",
-             "Step through a quantum circuit that turns noise into continuous CNN weights; many draws vs. the prior."),
+             "Step through a quantum circuit that turns noise into continuous CNN weights; many draws vs. the prior.", 15),
     PageInfo("pages/qcbnn_training.py", "Training & uncertainty", ":material/monitoring:", "Quantum-Classical BNN",
-             "Train a QCBNN and a classical Bayesian CNN side by side; compare their uncertainty gaps and ansätze."),
+             "Train a QCBNN and a classical Bayesian CNN side by side; compare their uncertainty gaps and ansätze.", 20),
 ]

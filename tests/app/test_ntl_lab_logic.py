@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from ntl_core.lab_plots import MAX_POINTS, curves_figure, digit_heatmaps
 from pages._ui.ntl_lab import verdict
-from pages._ui.ntl_lab_plots import MAX_POINTS, curves_figure, digit_heatmaps
 
 
 def _hist(evals: dict[int, tuple[float, float]], split: str = "interpolation") -> list[dict]:

@@ -15,7 +15,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from pages._ui import qcbnn_gen as gen
-from qcbnn_core import ansatz_preset
+from qcbnn_core import ansatz_preset, draw_mpl
+from qcbnn_core import plots as qplots
+from qcbnn_core.drawing import block_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "qcbnn_generator.py")
@@ -100,7 +102,7 @@ def _step_sentence(at: AppTest) -> str:
 
 
 def test_step_through_one_draw_and_url_state():
-    at = _app()
+    at = _app(mpl="0")
     assert not at.exception and not at.error
     assert _progress_text(at).startswith("Step 1 of 8: Noise z")
     diagram = at.code[0].value
@@ -120,7 +122,7 @@ def test_step_through_one_draw_and_url_state():
 
 
 def test_changing_the_ansatz_redraws_and_a_link_restores_it():
-    at = _app()
+    at = _app(mpl="0")
     before = at.code[0].value
     at.slider(key="gen_layers").set_value(2).run()
     assert not at.exception
@@ -137,17 +139,94 @@ def test_changing_the_ansatz_redraws_and_a_link_restores_it():
     assert shared.session_state["gen_range"] == 1.57  # junk in the link is ignored
 
 
-def test_matplotlib_drawing_toggle():
+def test_matplotlib_drawing_is_the_default_and_the_text_one_is_a_toggle():
     at = _app()
-    at.toggle(key="gen_mpl").set_value(True).run()
-    assert not at.exception and not at.code  # the text diagram is replaced by the matplotlib figure
-    assert at.get("image")
+    assert not at.exception and not at.code and at.get("image")  # the drawing that fits the page
+    at.toggle(key="gen_mpl").set_value(False).run()
+    assert not at.exception and at.code and at.query_params["mpl"] == "0"
 
 
 def test_unconstraining_the_angles_changes_the_circuit():
-    at = _app()
+    at = _app(mpl="0")
     assert "angles in ±1.57" in " ".join(c.value for c in at.caption)
     before = at.code[0].value
     at.checkbox(key="gen_constrained").uncheck().run()
     assert not at.exception and "unconstrained" in " ".join(c.value for c in at.caption)
     assert at.code[0].value != before and at.query_params["constrained"] == "0"
+
+
+def test_step_through_highlights_the_current_block_of_the_drawing():
+    draw = gen.one_draw(CFG, "born", seed=0, draw=0)
+    blocks = [s.block for s in draw.steps]
+    assert blocks == [0, 0, 1, 2, 3, 4, None, None]  # noise/encoding, layers 1-3, measurement, after
+    spans = block_columns(CFG)
+    assert spans[0][0] == 0 and spans[-1][0] == spans[-1][1] > spans[-2][1]
+    assert all(a[0] <= b[0] for a, b in zip(spans, spans[1:]))
+    fig = draw_mpl(CFG, highlight=2)
+    shaded = [p for p in fig.axes[0].patches if type(p).__name__ == "Rectangle" and p.get_alpha() == 0.45]
+    assert len(shaded) == 1
+    x0 = shaded[0].get_x()
+    assert x0 == pytest.approx(spans[2][0] - 0.45) and x0 + shaded[0].get_width() == pytest.approx(spans[2][1] + 0.45)
+    assert "layer 2" in [t.get_text() for t in fig.axes[0].texts]
+    with pytest.raises(ValueError, match="highlight"):
+        draw_mpl(CFG, highlight=5)
+
+    at = _app()
+    first = at.get("image")[0].proto
+    at.button(key="gen_next").click().run()
+    at.button(key="gen_next").click().run()  # step 3: after layer 1 -> another shaded block, another image
+    assert not at.exception and at.get("image")[0].proto != first
+
+
+def test_histogram_range_ignores_rare_outliers_and_says_so():
+    rng = np.random.default_rng(0)
+    sample = np.concatenate([rng.normal(0.0, 0.3, 2000), [17.0]])
+    fig = qplots.weight_hist_figure({"w_0": sample}, prior_sigma=1.0)
+    low, high = fig.layout.xaxis.range
+    assert high < 4 and low > -4  # the mass fills the chart; 17 would have made it a sliver
+    assert "1 draws beyond the shown range (largest |w| = 17.00)" in fig.layout.title.text
+    bars = fig.data[0]
+    width = np.diff(np.linspace(low, high, 61))[0]
+    assert float(np.sum(bars.y) * width) == pytest.approx(2000 / 2001)  # density keeps the outlier in the total
+
+
+def test_per_weight_summary_reports_each_weights_skew():
+    samples = gen.many_draws(CFG, "born", seed=0, n_draws=512)
+    skew = gen.skewness(samples)
+    scipy_stats = pytest.importorskip("scipy.stats")
+    np.testing.assert_allclose(skew, scipy_stats.skew(samples, axis=0), rtol=1e-9)
+    text = gen.per_weight_summary(samples, [0, 5], prior_sigma=1.0)
+    assert f"w_5: mean {samples[:, 5].mean():+.2f}, std {samples[:, 5].std():.2f}, skew {skew[5]:+.2f}" in text
+    lopsided = int((np.abs(skew) > gen.SKEWED).sum())
+    assert (f"{lopsided} of 64 weights are skewed" in text) == (lopsided > 0)
+    symmetric = gen.per_weight_summary(rng_normal := np.random.default_rng(1).normal(size=(4000, 64)), [0], 1.0)
+    assert "No weight is visibly skewed" in symmetric and rng_normal.shape == (4000, 64)
+
+
+def test_followed_weight_draws_shots_and_weights_are_in_the_url():
+    at = _app(mech="bin_jitter", follow="9", draws="256", shots="100", weights="4,7")
+    assert not at.exception
+    assert at.number_input(key="gen_follow").value == 9
+    assert at.select_slider(key="gen_ndraws").value == 256 and at.select_slider(key="gen_nshots").value == 100
+    assert at.multiselect(key="gen_weights").value == [4, 7]
+    assert "w_7: mean" in " ".join(m.value for m in at.markdown)
+    at.number_input(key="gen_follow").set_value(11).run()
+    at.select_slider(key="gen_nshots").set_value(10000).run()
+    for key, value in {"follow": "11", "draws": "256", "shots": "10000", "weights": "4,7"}.items():
+        assert at.query_params[key] == value, key
+    bad = _app(weights="4,99", draws="7")
+    assert bad.multiselect(key="gen_weights").value == [0, 1, 2] and bad.select_slider(key="gen_ndraws").value == 1024
+
+
+def test_preset_box_clears_when_the_ansatz_leaves_the_preset():
+    at = _app()
+    at.selectbox(key="gen_preset").set_value("ry_cnot").run()
+    assert at.selectbox(key="gen_preset").value == "ry_cnot" and at.slider(key="gen_qubits").value == 6
+    at.slider(key="gen_qubits").set_value(4).run()
+    assert not at.exception and at.selectbox(key="gen_preset").value is None
+    labels = at.selectbox(key="gen_preset").options
+    assert "RY·RZ, no entanglement (control)" in labels and "ryrz_product" not in labels
+    at.selectbox(key="gen_preset").set_value("ryrz_product").run()
+    assert any("bitstring probabilities factorise" in c.value for c in at.caption)
+    assert any("Born rule" in e.proto.label or "Glossary" in e.proto.label for e in at.expander)
+    assert "**bin + jitter**" in " ".join(m.value for m in at.markdown)

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 import pages._ui.live_training as live_training
 import pages._ui.qcbnn_train_view as view
-from pages._ui.qcbnn_lab import LabSession, ModelResult, gap_verdict, load_data, result_from_run, study_table
+from pages._ui.qcbnn_lab import (LabSession, ModelResult, gap_verdict, largest_gap, load_data, result_from_run,
+                                 study_table)
 from pages._ui.slots import TrainingSlots
 from qcbnn_core.models import ModelConfig
 from qcbnn_core.runs import load_run, save_run
@@ -81,7 +82,14 @@ def test_gap_verdict_is_computed_from_the_numbers():
     collapsed = _result("QCBNN", 0.30, 0.25, 0.35)
     collapsed.per_sample["pred"] = np.zeros(25, dtype=int)
     ahead, text = gap_verdict({"QCBNN": collapsed, "BNN": _result("BNN", 0.10, 0.05, 0.15)}, "predictive_entropy")
-    assert ahead is True and "Caveat: QCBNN predicts the same class for every test input" in text
+    assert ahead is None and "no model wins" in text  # a collapsed model gets no crown
+    at_base_rate = _result("BNN", 0.10, 0.05, 0.15)
+    at_base_rate.per_sample["label"] = np.r_[np.zeros(20, int), np.ones(5, int)]  # base rate 0.8 = its accuracy
+    assert at_base_rate.collapsed and at_base_rate.base_rate == pytest.approx(0.8)
+    ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.30, 0.25, 0.35), "BNN": at_base_rate}, "predictive_entropy")
+    assert ahead is True and "One seed" in text and "Caveat: BNN is at the base rate" in text
+    assert largest_gap({"QCBNN": collapsed, "BNN": at_base_rate, "CNN": _result("CNN", 0.05, 0, 0.1)},
+                       "predictive_entropy") == "CNN"
     assert "Caveat" not in gap_verdict({"QCBNN": _result("QCBNN", 0.3, 0.25, 0.35),
                                         "BNN": _result("BNN", 0.1, 0.05, 0.15)}, "predictive_entropy")[1]
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", math.nan, math.nan, math.nan),
@@ -161,12 +169,14 @@ def test_start_step_pause_reset(slots):
 
     at.button(key="qt_lab_step").click().run()
     lab = at.session_state[view.LAB_KEY]
-    assert not at.exception and not lab.running and lab.steps_done == 2  # one step per model
+    assert list(lab.trainers) == ["QCBNN", "BNN", "MLP", "CNN"]  # the controls train beside them by default
+    assert lab.models["MLP"].mechanism == lab.models["QCBNN"].mechanism == "semi_implicit"
+    assert not at.exception and not lab.running and lab.steps_done == 4  # one step per model
     assert slots.in_use() == 0  # Step gives its slot back at once
-    assert _metric(at, "Optimiser steps (all models)") == "2 / 8"
+    assert _metric(at, "Optimiser steps (all models)") == "4 / 16"
 
     at.button(key="qt_lab_start").click().run()
-    assert lab.running and slots.in_use() == 1 and lab.steps_done == 4
+    assert lab.running and slots.in_use() == 1 and lab.steps_done == 8
     at.run()  # the step count grows with each tick; the first epoch closes with validation scores
     assert _metric(at, "Epochs done (every model)") == "1 / 2" and not at.exception
     for name, t in lab.trainers.items():
@@ -180,7 +190,12 @@ def test_start_step_pause_reset(slots):
     verdict = _texts([*at.success, *at.warning, *at.info])
     if math.isfinite(q) and math.isfinite(b):
         assert f"{q:+.3f}" in verdict and f"{b:+.3f}" in verdict
-        assert ("NOT larger" in verdict) == (q <= b)
+        if results["QCBNN" if q > b else "BNN"].collapsed:  # after 24 examples the winner may be at the base rate
+            assert "no model wins" in verdict
+        else:
+            assert ("NOT larger" in verdict) == (q <= b)
+    crowned = [c for c in at.caption if "Largest predictive entropy gap on this seed" in str(c.value)]
+    assert not crowned or all(f"**{n}**" not in str(crowned[0].value) for n, r in results.items() if r.collapsed)
     at.radio(key="qt_res_measure").set_value("mutual_information").run()
     assert not at.exception and "mutual information" in _texts([*at.success, *at.warning, *at.info])
     steps = lab.steps_done
@@ -198,6 +213,8 @@ def test_start_step_pause_reset(slots):
 def test_tabular_data_trains_to_the_results():
     at = _app(data="breast_cancer", epochs="1")
     assert "30 features" in _texts(at.caption) and "SYNTHETIC" not in _texts(at.caption)
+    features = at.dataframe[0].value
+    assert list(features.columns[:2]) == ["mean radius", "mean texture"]  # named, not 0–7
     at.button(key="qt_lab_start").click().run()
     lab = at.session_state[view.LAB_KEY]
     assert lab.trainers["QCBNN"].model.source.n_weights == 16 * 30  # a Bayesian dense layer replaces the conv
@@ -238,15 +255,15 @@ def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
 
 
 def test_architecture_study_table_and_csv(slots):
-    at = _app()
+    at = _app(mlp="0")
     at.button(key="qt_study_start").click().run()
     study = at.session_state[view.STUDY_KEY]
-    assert list(study.trainers) == ["ry_cnot", "ryrz_product", "BNN"]
+    assert list(study.trainers) == ["ry_cnot", "ryrz_product", "BNN", "CNN"]
     while study.running:
         at.run()
     assert study.finished and not at.exception
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["ry_cnot", "ryrz_product", "BNN"]
+    assert list(table["model"]) == ["ry_cnot", "ryrz_product", "BNN", "CNN"]
     for name, r in study.results().items():
         assert table.loc[table["model"] == name, "accuracy"].iloc[0] == pytest.approx(round(r.scores["accuracy"], 4))
     assert at.get("download_button")
@@ -266,3 +283,68 @@ def test_open_run_directory(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     assert set(at.session_state["qt_runs"]) == {"BNN (bnn)"}
     assert "Run directories do not store the test images" in _texts(at.caption)
+
+
+# ----------------------------------------------------------------------------- multi-seed verdict, names, glossary
+def _study_summary(q_gaps, b_gaps, c_gaps) -> dict:
+    """A multi-seed summary as the CLI writes it (strict JSON: NaN → null)."""
+    from labkit.strict_json import jsonable
+    from qcbnn_core.study import summarize
+
+    def rec(model, seed, acc, gap):
+        return {"model": model, "seed": seed, "accuracy": acc, "ece": 0.05, "weight_std": 0.2, "collapsed": False,
+                "gap": {"predictive_entropy": gap, "mutual_information": gap / 10},
+                "auroc": {"predictive_entropy": 0.7 + gap / 10, "mutual_information": 0.6}}
+    recs = [rec(m, s, acc, g[s]) for s in range(len(q_gaps))
+            for m, acc, g in (("qcbnn", 0.86, q_gaps), ("bnn", 0.9, b_gaps), ("mlp", 0.87, c_gaps))]
+    return jsonable(summarize(recs))
+
+
+def test_multiseed_tab_reads_the_committed_study(tmp_path, monkeypatch):
+    import json
+
+    import pages._ui.qcbnn_lab as lab_module
+    from qcbnn_core.study import verdict
+
+    confirm = _study_summary([0.30, 0.41, 0.35, 0.33], [0.10, 0.20, 0.12, 0.15], [0.31, 0.40, 0.36, 0.33])
+    select = _study_summary([0.30, 0.45, 0.35, 0.37], [0.10, 0.20, 0.12, 0.15], [0.11, 0.19, 0.13, 0.14])
+    (tmp_path / "confirm_phantom.json").write_text(json.dumps(confirm))
+    (tmp_path / "select_phantom.json").write_text(json.dumps(select))
+    (tmp_path / "notes_phantom.json").write_text("{}")  # foreign files are ignored
+    monkeypatch.setattr(lab_module, "STUDY_DIR", tmp_path)
+    at = _app()
+    assert not at.exception
+    assert at.radio(key="qt_ms_stage").options[0].startswith("selection")
+    at.radio(key="qt_ms_stage").set_value("confirm").run()
+    expected = verdict(lab_module.load_study(tmp_path)[("confirm", "phantom")], "qcbnn")
+    shown = _texts(at.warning)
+    assert "not a quantum effect" in expected["text"] and expected["text"] in shown
+    assert "Confirmation seeds" in shown
+    tables = [d.value for d in at.dataframe]
+    per_model = next(t for t in tables if "collapsed runs" in t)
+    assert list(per_model["model"]) == ["qcbnn", "bnn", "mlp"] and per_model["collapsed runs"].iloc[0] == "0 / 4"
+    paired = next(t for t in tables if "collapsed runs" not in t and list(t["model"]) == ["qcbnn", "mlp"])
+    assert paired["accuracy"].iloc[0].startswith("-0.040 [")
+    at.radio(key="qt_ms_stage").set_value("select").run()
+    assert "Selection seeds" in _texts(at.success) and "attributed to the circuit" in _texts(at.success)
+
+
+def test_human_names_glossary_and_control_checkboxes(monkeypatch, tmp_path):
+    import pages._ui.qcbnn_lab as lab_module
+
+    monkeypatch.setattr(lab_module, "STUDY_DIR", tmp_path)  # no study: a hint instead of a verdict
+    at = _app()
+    assert "No committed study results" in _texts(at.info)
+    mech = at.radio(key="qt_mech")
+    assert mech.value == "semi_implicit"
+    assert "semi-implicit Born machine (SIVI bound)" in mech.options and "born" not in mech.options
+    glossary = _texts(at.markdown)
+    for term in ("ELBO", "KL", "β", "ansatz", "CRX", "Born machine", "ECE", "entropy vs mutual information"):
+        assert f"**{term}**" in glossary
+    at.checkbox(key="qt_mlp").uncheck().run()
+    at.checkbox(key="qt_cnn").uncheck().run()
+    at.radio(key="qt_mech").set_value("born").run()
+    at.button(key="qt_lab_step").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    assert list(lab.trainers) == ["QCBNN", "BNN"] and lab.models["QCBNN"].mechanism == "born"
+    assert at.query_params["mlp"] == "0" and at.query_params["mech"] == "born"

@@ -18,7 +18,7 @@ def test_generator_steps_through_a_draw(page, app_url):
     page.goto(f"{app_url}/qcbnn_generator")
     wait_for_app(page, timeout_ms=120_000)
     page.get_by_text("Step 1 of 8: Noise z").wait_for(timeout=240_000)  # cold start: PennyLane import
-    assert page.locator("[data-testid='stCode']").first.inner_text().count("RY") >= 6  # circuit drawn
+    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=60_000)  # circuit drawn (matplotlib)
     for expected in ("Step 2 of 8: Encoding", "Step 3 of 8: After layer 1"):
         page.get_by_role("button", name="Next step ▶").click()
         page.get_by_text(expected).wait_for(timeout=60_000)
@@ -38,10 +38,11 @@ def test_training_page_runs_live_ticks(page, app_url):
     page.get_by_text("SYNTHETIC images").first.wait_for(timeout=240_000)
     page.get_by_role("button", name="Start").first.click()
     page.locator("[data-testid='stMetric']").filter(has_text="Optimiser steps").first.wait_for(timeout=120_000)
-    # The fragment keeps ticking by itself (run_every) until the tiny run is finished: 8 of 8 steps, results drawn.
+    # The fragment keeps ticking by itself (run_every) until the tiny run is finished: 16 of 16 steps (QCBNN, BNN
+    # and the MLP and CNN controls), results drawn.
     page.get_by_text("Finished: 2 epochs.").wait_for(timeout=240_000)
-    assert _steps_done(page) == 8
+    assert _steps_done(page) == 16
     page.get_by_text("Does the model know when it is wrong?").wait_for(timeout=120_000)
-    page.get_by_text(re.compile(r"QCBNN gap [+-]\d\.\d{3}")).first.wait_for(timeout=60_000)  # the verdict
+    page.get_by_text(re.compile(r"QCBNN gap [+-]\d\.\d{3}")).first.wait_for(timeout=60_000)  # the one-seed verdict
     page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)  # curves, weights, uncertainty, reliability
     assert_no_exception(page)

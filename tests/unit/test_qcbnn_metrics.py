@@ -153,3 +153,30 @@ def test_laws_on_random_mc_predictions(s, n, seed):
     assert ev.nll == pytest.approx(skm.log_loss(y, p_mean[:, 1], labels=[0, 1]))
     if 0 < y.sum() < n:
         assert ev.auroc == pytest.approx(skm.roc_auc_score(y, p_mean[:, 1]))
+
+
+def test_error_auroc_matches_sklearn_on_wrong_vs_right():
+    from sklearn.metrics import roc_auc_score
+
+    from qcbnn_core.metrics import error_auroc
+
+    rng = np.random.default_rng(3)
+    correct = rng.random(200) < 0.8
+    u = rng.random(200) + 0.3 * ~correct
+    u[:20] = np.round(u[:20], 1)  # some ties
+    assert error_auroc(u, correct) == pytest.approx(roc_auc_score(~correct, u), abs=1e-12)
+    assert np.isnan(error_auroc(u, np.ones(200, bool)))
+
+
+def test_evaluate_reports_error_auroc_per_measure():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet([2, 2], size=(8, 60))
+    y = rng.integers(0, 2, 60)
+    ev = evaluate(probs, y, n_boot=20)
+    wrong = ~ev.per_sample["correct"]
+    for k, v in ev.error_auroc.items():
+        assert v == pytest.approx(roc_auc_score(wrong, ev.per_sample[k]))
+        assert ev.scalars()[f"error_auroc_{k}"] == v
+    assert set(ev.to_dict()["error_auroc"]) == set(ev.per_sample) & set(ev.error_auroc)

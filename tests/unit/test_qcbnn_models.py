@@ -83,7 +83,7 @@ def test_build_is_seeded_and_leaves_global_rng_alone():
 def test_real_quantum_generator_feeds_the_conv_layer():
     model = build_model(ModelConfig(kind="qcbnn", ansatz_overrides={"n_layers": 1}), (1, 28, 28), seed=0)
     g = model.source.generator
-    assert g.n_weights == 64 and g.mechanism == "born"
+    assert g.n_weights == 64 and g.mechanism == "semi_implicit"  # the default: the fair mechanism
     w = model.source.sample(3, torch.Generator().manual_seed(1))
     torch.testing.assert_close(w, g.sample(3, torch.Generator().manual_seed(1)).float())
     logits = model(torch.rand(2, 1, 28, 28), n_samples=3)

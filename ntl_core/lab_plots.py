@@ -1,4 +1,7 @@
-"""Plotly figures of the training lab: live curves of each run and per-position digit heatmaps."""
+"""Plotly figures of NTL training runs: live curves of each run and per-position digit heatmaps.
+
+Used by the training lab page and notebook 02, so they live in the core (they return figures, never draw).
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -8,8 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ntl_core import loss_registry
-from ntl_core.training import LOSSES
-from pages._ui.ntl_lab import loss_label
+from ntl_core.objectives import LOSSES, loss_label
 
 MAX_POINTS = 400  # per train curve; longer histories are averaged in bins so a redraw stays cheap
 COLORS = {key: loss_registry.get(key).colour for key in LOSSES}  # the same colour as in the explorer

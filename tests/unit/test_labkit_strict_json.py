@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ntl_core.strict_json import jsonable
+from labkit.strict_json import jsonable
 
 
 def test_non_finite_become_null_and_numpy_becomes_python():

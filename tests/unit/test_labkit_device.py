@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ntl_core.device import describe_device, pick_device
+from labkit.device import describe_device, pick_device
 
 
 def test_auto_pick_matches_availability():

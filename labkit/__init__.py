@@ -1,0 +1,10 @@
+"""What both cores share: device choice, strict JSON and seed derivation.
+
+``ntl_core`` and ``qcbnn_core`` import this package and never each other; it imports neither
+of them nor Streamlit (tests/unit/test_import_graph.py checks this).
+"""
+from labkit.device import describe_device, pick_device
+from labkit.seeds import derive_seed, torch_generator
+from labkit.strict_json import jsonable
+
+__all__ = ["derive_seed", "describe_device", "jsonable", "pick_device", "torch_generator"]
