@@ -14,11 +14,13 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
+from labkit.callbacks import Callback
 from labkit.device import pick_device
 from ntl_core.ensemble import SeedEnsemble
+from ntl_core.history import eval_rows
 from ntl_core.models import model_arch
 from ntl_core.train_config import TrainConfig
-from ntl_core.trainer import Callback, Trainer
+from ntl_core.trainer import Trainer
 
 METRICS = ("exact_match", "digit_acc", "mae", "mape", "r2")
 HIGHER_IS_BETTER = {"exact_match": True, "digit_acc": True, "mae": False, "mape": False, "r2": True}
@@ -71,9 +73,9 @@ def steps_until(history: list[dict], below: float, metric: str = "mape", split: 
     The paper's sample-efficiency measure ("epochs until the relative error is below 0.5 %"),
     here in optimiser steps; its resolution is the run's evaluation interval.
     """
-    for row in history:
+    for row in eval_rows(history, split):
         value = row.get(metric)
-        if row.get("split") == split and value is not None and math.isfinite(value) and value < below:
+        if value is not None and math.isfinite(value) and value < below:
             return int(row["step"])
     return None
 
@@ -82,7 +84,7 @@ def _result(trainer: Trainer) -> RunResult:
     """Final metrics of a trained run (every split evaluated at the last step, once)."""
     final = {}
     for split in trainer.available_splits:
-        done = [r for r in trainer.history_eval if r["split"] == split and r["step"] == trainer.step_count]
+        done = [r for r in eval_rows(trainer.history, split) if r["step"] == trainer.step_count]
         final[split] = done[-1] if done else trainer.evaluate(split)
     final = {s: {m: row[m] for m in (*METRICS, "valid")} for s, row in final.items()}
     cfg = trainer.cfg

@@ -79,3 +79,6 @@ _ALL = (
 PRESET_INFO: dict[str, Preset] = {p.id: p for p in _ALL}
 PRESETS: dict[str, TrainConfig] = {p.id: p.config for p in _ALL}
 DEFAULT_PRESET = "cpu-classroom"
+# Presets that exist for the test suite and CI; the lab does not offer them to students (a link may still ask).
+TEST_PRESETS: frozenset[str] = frozenset({"tiny"})
+STUDENT_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in TEST_PRESETS)

@@ -1,11 +1,10 @@
 """Configuration of one training run, and named presets."""
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from labkit.config import Config
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
 from ntl_core.tasks import OPERATIONS, ArithmeticTask, FileTask, Task
@@ -16,7 +15,7 @@ MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """Everything that defines a run; two runs with equal configs train identically.
 
     Attributes:
@@ -101,22 +100,3 @@ class TrainConfig:
                             reverse=self.reverse, test_size=self.eval_size)
         return ArithmeticTask(self.task, self.digits, self.reverse, test_size=self.eval_size)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; ``ValueError`` on unknown or invalid fields."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown config fields: {sorted(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as err:  # e.g. a string where a number belongs
-            raise ValueError(f"invalid config: {err}") from err
