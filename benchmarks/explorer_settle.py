@@ -1,6 +1,6 @@
 """Settle time of the loss explorer per control, driven in headless Chromium.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/explorer_settle.py [--reps 10]
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.explorer_settle [--reps 10]   # from the repository root
 
 Starts ``streamlit run app.py`` on a free port, opens the explorer (peaked preset, true digit 4,
 T = 1) at 1400 px and, in rotating order (interleaved, so load changes hit every control alike),
@@ -21,24 +21,18 @@ import argparse
 import os
 import re
 import statistics
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ntl_core.scoring import PRESET_LABELS, preset_logits, score_digit  # noqa: E402
-from pages._ui.explorer_state import rounded  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_app, wait_for_app  # noqa: E402
+from ntl_core.scoring import PRESET_LABELS, preset_logits, score_digit
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_app, wait_for_app
 
 IDLE_JS = ("() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
            " || !document.querySelector(\"[data-testid='stStatusWidget']\").innerText.includes('Running')")
 
 
 def _ce(preset: str, target: int, temp: float, bump: float = 0.0) -> str:
-    logits = rounded(preset_logits(preset, target, temp))
+    logits = [round(float(v), 2) for v in preset_logits(preset, target, temp)]  # as the page's 0.01 sliders hold them
     logits[target] = round(logits[target] + bump, 2)
     return f"{score_digit(target, logits=logits).losses['CE']:.4f}"
 
