@@ -303,6 +303,8 @@ def verdict(summary: dict, quantum: str, baseline: str = "bnn", control: str = "
     n = len(summary["seeds"])
 
     def diff(stat: dict) -> str:
+        if not math.isfinite(stat["ci_low"]):  # a gap is undefined on seeds without a wrong (or right) prediction
+            return f"{stat['mean']:+.3f} (defined on {stat['n']} of {n} seeds only: no CI)"
         return f"{stat['mean']:+.3f} (95% CI {stat['ci_low']:+.3f} to {stat['ci_high']:+.3f})"
 
     word = {"above": "larger than", "below": "smaller than", "includes": "not distinguishable from",

@@ -127,3 +127,10 @@ def test_load_summary_reads_strict_json_nan_back(tmp_path):
     path.write_text("{}")
     with pytest.raises(ValueError, match="not a multi-seed summary"):
         load_summary(path)
+
+
+def test_verdict_says_when_a_gap_is_undefined_on_most_seeds():
+    nan = float("nan")
+    out = verdict(_study([0.3, nan, nan, nan], [0.1, nan, nan, nan], [0.2, nan, nan, nan]), "qcbnn")
+    assert out["larger_than_baseline"] == "undefined" and not out["quantum_effect"]
+    assert "defined on 1 of 4 seeds only: no CI" in out["text"] and "NOT established" in out["text"]
