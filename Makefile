@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-unit test-app test-e2e test-notebooks bench lab clean
+.PHONY: run test test-unit test-app test-e2e test-notebooks notebooks bench lab clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test-e2e: $(VENV)/.dev /usr/bin/chromium
 
 test-notebooks: $(VENV)/.dev
 	$(PY) -m pytest --nbmake notebooks
+
+notebooks: $(VENV)/.dev /usr/bin/chromium
+	# Execute every notebook and store its outputs (charts as PNG too) in the committed .ipynb.
+	$(PY) notebooks/store_outputs.py
 
 lab: $(VENV)/.runtime
 	$(VENV)/bin/jupyter lab notebooks/

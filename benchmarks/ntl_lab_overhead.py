@@ -88,7 +88,7 @@ class AppTestPage:
 
     @property
     def step(self) -> int:
-        return self.lab.step
+        return self.lab.progress.get("step", 0)
 
     def advance(self, window: float) -> tuple[int, int, float]:
         """Tick for about ``window`` seconds; returns (start step, steps per run, seconds)."""
@@ -174,7 +174,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run `finally`: stop the app server we started
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("apptest", "browser"), default="apptest")
-    parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
+    parser.add_argument("--preset", default="cpu-classroom", choices=list(PRESETS))
     parser.add_argument("--losses", default="ce,was")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--window", type=float, default=10.0, help="seconds of page training per round")
@@ -187,8 +187,8 @@ def main() -> None:
     cfg = PRESETS[args.preset].replace(seed=0, steps=20000, eval_every=min(max(PRESETS[args.preset].eval_every, 5), 1000))
     params = {"preset": args.preset, "losses": args.losses, "steps": "20000", "seed": "0", "eval": str(cfg.eval_every)}
     page = (AppTestPage if args.mode == "apptest" else BrowserPage)(params)
-    if args.mode == "apptest" and page.lab.base.replace(loss=cfg.loss) != cfg:
-        raise SystemExit(f"page config {page.lab.base} differs from the bare config {cfg}")
+    if args.mode == "apptest" and page.lab.meta["base"].replace(loss=cfg.loss) != cfg:
+        raise SystemExit(f"page config {page.lab.meta['base']} differs from the bare config {cfg}")
     bare = {loss: Trainer(cfg.replace(loss=loss)) for loss in args.losses.split(",")}
     runs = len(bare)
     print(f"mode={args.mode} preset={args.preset!r} losses={args.losses} device={next(iter(bare.values())).device} "

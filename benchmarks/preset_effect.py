@@ -17,6 +17,8 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from ntl_core.history import eval_rows
+
 
 def _train(cfg_dict: dict, steps: int, threads: int) -> list[dict]:
     import torch
@@ -40,7 +42,7 @@ def main() -> None:
     from ntl_core.training import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
+    parser.add_argument("--preset", default="cpu-classroom", choices=list(PRESETS))
     parser.add_argument("--losses", default="ce,was,mse")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=0, help="default: the preset's step budget")
@@ -65,7 +67,7 @@ def main() -> None:
             if args.json:
                 args.json.write_text(json.dumps({f"{loss}-seed{seed}": h for (loss, seed), h in histories.items()}))
     histories = {run: histories[run] for run in runs}
-    curves = {run: {r["step"]: r["exact_match"] for r in h if r.get("split") == args.split}
+    curves = {run: {r["step"]: r["exact_match"] for r in eval_rows(h, args.split)}
               for run, h in histories.items()}
     eval_steps = sorted(next(iter(curves.values())))
     losses = list(dict.fromkeys(loss for loss, _ in runs))

@@ -55,6 +55,13 @@ SEED = int(os.environ.get("NB_SEED", "0"))
 TARGET = 4  # the true digit; try others
 np.set_printoptions(precision=4, suppress=True)
 
+
+def check(claim: str, holds: bool) -> None:
+    """State a claim the numbers must support; stop the notebook if they do not."""
+    if not holds:
+        raise AssertionError(f"the numbers do not support: {claim}")
+    print(f"✓ {claim}")
+
 # %% [markdown]
 # ## 1. One distribution, five losses
 #
@@ -82,12 +89,16 @@ table.round(4)
 #   its **mean** is exactly 4, so **NTL-MSE is 0**. NTL-WAS sees the two peaks (about 2: all mass is two
 #   steps away) and so does CE.
 
+# %% [markdown]
+# We check these readings against the table rather than trusting the prose:
+
 # %%
 neighbour, far, bimodal = (table.loc[PRESET_LABELS[n]] for n in ("neighbour", "far", "bimodal"))
-assert np.isclose(neighbour["CE"], far["CE"]) and far["NTL-WAS"] > neighbour["NTL-WAS"]
-assert bimodal["NTL-MSE"] < 1e-9 and bimodal["NTL-WAS"] > 1.5 and bimodal["p(true digit)"] < 0.01
-print(f"CE neighbour = CE far = {far['CE']:.4f};  NTL-WAS neighbour {neighbour['NTL-WAS']:.3f} "
-      f"vs far {far['NTL-WAS']:.3f};  bimodal NTL-MSE = {bimodal['NTL-MSE']:.1e}")
+check(f"CE is the same for the near and the far miss ({far['CE']:.4f})", np.isclose(neighbour["CE"], far["CE"]))
+check(f"NTL-WAS is larger for the far miss ({far['NTL-WAS']:.3f} vs {neighbour['NTL-WAS']:.3f})",
+      far["NTL-WAS"] > neighbour["NTL-WAS"])
+check(f"the bimodal distribution has NTL-MSE ≈ 0 ({bimodal['NTL-MSE']:.1e}) although p(true digit) = "
+      f"{bimodal['p(true digit)']:.4f}", bimodal["NTL-MSE"] < 1e-9 and bimodal["p(true digit)"] < 0.01)
 
 # %%
 score = score_digit(TARGET, logits=preset_logits("bimodal", TARGET))
@@ -102,23 +113,30 @@ plots.losses_figure(score).show()
 
 # %%
 sweep = sweep_peak(TARGET, temperature=1.0)
-wrong = np.delete(sweep.losses["CE"], TARGET)
-assert np.allclose(wrong, wrong[0])
-assert int(np.argmin(sweep.losses["NTL-WAS"])) == TARGET
 pd.DataFrame(sweep.losses, index=pd.Index(sweep.centers, name="peak at")).round(3).T
+
+# %% [markdown]
+# We check the two claims of this section on the table's numbers:
+
+# %%
+wrong = np.delete(sweep.losses["CE"], TARGET)
+check(f"CE is the same ({wrong[0]:.3f}) for every wrong peak position", np.allclose(wrong, wrong[0]))
+check(f"NTL-WAS is lowest with the peak on the true digit {TARGET}", int(np.argmin(sweep.losses["NTL-WAS"])) == TARGET)
 
 # %%
 plots.sweep_figure(sweep).show()
 
 # %% [markdown]
 # **An honest caveat.** At a high temperature the "rest" of the distribution is large, and its mean is pulled
-# towards 4.5. NTL-MSE then prefers a peak one step *further* from the middle than the truth; NTL-WAS does not
-# have this flaw. Check it:
+# towards 4.5. NTL-MSE then prefers a peak on the far side of the truth, away from the middle; NTL-WAS does not
+# have this flaw. How far off is NTL-MSE's minimum? We let the numbers say it:
 
 # %%
-flat = sweep_peak(1, temperature=2.0)
-print("true digit 1, T = 2: NTL-MSE lowest at", int(np.argmin(flat.losses["NTL-MSE"])),
-      "| NTL-WAS lowest at", int(np.argmin(flat.losses["NTL-WAS"])))
+for y, temp in [(1, 2.0), (4, 3.0), (4, 5.0)]:
+    flat = sweep_peak(y, temperature=temp)
+    mse_best, was_best = int(np.argmin(flat.losses["NTL-MSE"])), int(np.argmin(flat.losses["NTL-WAS"]))
+    print(f"true digit {y}, T = {temp:g}: NTL-MSE lowest with the peak at {mse_best} "
+          f"({abs(mse_best - y)} step(s) off), NTL-WAS at {was_best}")
 
 # %% [markdown]
 # ## 3. The gradients training follows
@@ -142,14 +160,29 @@ closed = {
     "NTL-MSE": 2 * (s.expected - TARGET) * p * (k - s.expected),
 }
 for name, g in closed.items():
-    assert np.allclose(s.gradients[name], g, atol=1e-12), name
-print("autograd == closed form for", ", ".join(closed))
+    check(f"autograd's {name} gradient equals the closed form", np.allclose(s.gradients[name], g, atol=1e-12))
 plots.gradients_figure(score_digit(TARGET, logits=preset_logits("far", TARGET))).show()
 
 # %% [markdown]
-# In the chart (a confident far miss): CE pushes the wrong digit down and the true digit up, and does nothing
-# about *which* wrong digits are near. NTL-WAS also raises the digits close to the truth — its gradient is
-# negative wherever $|j-y|$ is smaller than the current WAS.
+# In the chart (a confident far miss), all five panels share **one** y-axis, so a small bar really is a small
+# push. CE pushes the wrong digit down and the true digit up, and does nothing about *which* wrong digits are
+# near. NTL-WAS also raises the digits close to the truth — its gradient is negative wherever $|j-y|$ is
+# smaller than the current WAS.
+#
+# **Why NTL is added to CE, never used alone.** Every NTL gradient is a sum of terms $p_j\,(\dots)$. Make the
+# model *confidently* wrong (temperature 0.1, peak on the neighbour): every $p_j$ but the peak's is tiny, and the
+# peak's own term is tiny too, because moving a certain peak barely moves the mean. CE's gradient on the true
+# digit stays $p_y - 1 \approx -1$.
+
+# %%
+confident = score_digit(TARGET, logits=preset_logits("neighbour", TARGET, temperature=0.1))
+largest = {name: float(np.abs(g).max()) for name, g in confident.gradients.items()}
+pd.Series(largest, name="largest |gradient|").to_frame().T
+
+# %%
+check(f"when confidently wrong, CE still pushes ({largest['CE']:.2f}) while every NTL gradient is below 1e-6",
+      largest["CE"] > 0.5 and max(v for n, v in largest.items() if n != "CE") < 1e-6)
+plots.gradients_figure(confident).show()
 
 # %% [markdown]
 # ## 4. Whole numbers: digit-level vs number-level
@@ -168,9 +201,17 @@ compare = pd.DataFrame({
     "units off by one": {**{f"mean {n}": units.digit_mean[n] for n in LOSS_NAMES},
                          "expected number": units.expected_number, "number sMAPE": units.number_loss},
 })
-assert np.isclose(hundreds.digit_mean["NTL-WAS"], units.digit_mean["NTL-WAS"])
-assert hundreds.number_loss > 10 * units.number_loss
 compare.round(4)
+
+# %% [markdown]
+# We check that the digit-level loss cannot tell the two mistakes apart, while the number-level loss charges the
+# hundreds mistake far more:
+
+# %%
+check("digit-level NTL-WAS is the same for both mistakes",
+      np.isclose(hundreds.digit_mean["NTL-WAS"], units.digit_mean["NTL-WAS"]))
+check(f"the number-level loss is {hundreds.number_loss / units.number_loss:.0f}× larger for the hundreds mistake",
+      hundreds.number_loss > 10 * units.number_loss)
 
 # %%
 plots.number_losses_figure(hundreds).show()
@@ -181,8 +222,9 @@ plots.number_gradients_figure(hundreds).show()
 #
 # For training, `ntl_core` has drop-in replacements for the `ntloss` package (same constructor and
 # `forward(logits, labels, ...)`) and a fused `CEWithNTL` that returns CE, NTL and their weighted sum from a
-# single softmax. Here a local digit tokenizer (no download) and a random batch check that the batched loss
-# equals the per-position teaching scores above.
+# single softmax. Every loss of this notebook is one entry of `ntl_core.loss_registry` (its label, colour,
+# formula and the `ntl_core.losses` module that trains with it). Here a local digit tokenizer (no download)
+# and a random batch: we check that the batched training losses equal the per-position teaching scores above.
 
 # %%
 from ntl_core import CEWithNTL, NTLoss, NTLossDotProduct
@@ -198,24 +240,28 @@ labels[0, 0] = tok.convert_tokens_to_ids("+")  # not a number: NTL skips it, CE 
 
 was = NTLoss(tok, reweigh=False)(logits, labels, reduction="none")
 mse = NTLossDotProduct(tok, reweigh=False)(logits, labels, reduction="none")
+agree = []
 for b in range(B):
     for t in range(T):
         if labels[b, t] in digit_ids:
             s = score_digit(int(tok.convert_ids_to_tokens(int(labels[b, t]))), logits=logits[b, t, digit_ids].numpy())
-            assert np.isclose(was[b, t].item(), s.losses["NTL-WAS"]) and np.isclose(mse[b, t].item(), s.losses["NTL-MSE"])
+            agree.append(np.isclose(was[b, t].item(), s.losses["NTL-WAS"])
+                         and np.isclose(mse[b, t].item(), s.losses["NTL-MSE"]))
 print("NTL-WAS per position:\n", was.numpy().round(3))
+check(f"the training losses equal the teaching scores at all {len(agree)} digit positions", all(agree))
 
 fused = CEWithNTL(tok, kind="was", weight=0.3)(logits, labels)
 ce = torch.nn.functional.cross_entropy(logits.view(-1, V), labels.view(-1))
-assert torch.isclose(fused.ce, ce) and torch.isclose(fused.loss, fused.ce + 0.3 * fused.ntl)
 print(f"CE {fused.ce.item():.4f} + 0.3 * NTL {fused.ntl.item():.4f} = {fused.loss.item():.4f}")
+check("the fused loss is plain CE plus 0.3 × NTL",
+      bool(torch.isclose(fused.ce, ce)) and bool(torch.isclose(fused.loss, fused.ce + 0.3 * fused.ntl)))
 
 # %% [markdown]
 # ## Try it yourself
 #
 # 1. Change `TARGET` to 0 or 9. Which preset is unavailable, and why?
-# 2. In section 2, raise the temperature until NTL-MSE's minimum leaves the target for `TARGET = 4`. Does it?
-#    (Hint: where is the mean of a flat distribution?)
+# 2. In section 2, raise the temperature step by step for `TARGET = 4`: at which T does NTL-MSE's minimum
+#    leave the target, and why never for `TARGET = 0`? (Hint: where is the mean of a flat distribution?)
 # 3. Build a distribution (with `score_digit(y, probs=[...])`) whose NTL-MSE is 0 but whose NTL-WAS is as large
 #    as possible. What is the largest WAS you can get for $y = 4$?
 # 4. In section 4, which target numbers make the number-level loss harsh even for a good prediction? Try `"0"`.

@@ -43,6 +43,7 @@ import torch
 
 from labkit.device import describe_device
 from ntl_core.comparison import run_comparison, summarize
+from ntl_core.history import eval_rows
 from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.tokenization import build_tokenizer, show_tokens
 from ntl_core.training import LOSS_LABELS, PRESETS, TqdmCallback, Trainer
@@ -50,7 +51,7 @@ from ntl_core.training import LOSS_LABELS, PRESETS, TqdmCallback, Trainer
 FAST = os.environ.get("NB_FAST", "1") != "0"
 if FAST:
     torch.set_num_threads(1)  # the test runner shares two cores between two workers
-base = PRESETS["CPU classroom (≈90 s)"]
+base = PRESETS["cpu-classroom"]
 if FAST:
     base = base.replace(steps=30, batch_size=32, eval_every=10, eval_size=64)
 SEEDS = [0, 1] if FAST else [0, 1, 2]
@@ -96,7 +97,7 @@ for name, tr in trainers.items():
 curves_figure({name: tr.history for name, tr in trainers.items()})
 
 # %%
-last_eval = {name: [r for r in tr.history_eval if r["split"] == "interpolation"][-1] for name, tr in trainers.items()}
+last_eval = {name: eval_rows(tr.history, "interpolation")[-1] for name, tr in trainers.items()}
 final = pd.DataFrame({LOSS_LABELS[name]: last_eval[name] | {"steps/s": tr.steps_per_second}
                       for name, tr in trainers.items()}).T
 final[["exact_match", "digit_acc", "mae", "r2", "steps/s"]].round(3)

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ntl_core import loss_registry
+from ntl_core.history import eval_rows, train_rows
 from ntl_core.objectives import LOSSES, loss_label
 
 MAX_POINTS = 400  # per train curve; longer histories are averaged in bins so a redraw stays cheap
@@ -63,7 +64,7 @@ def curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Fi
     traces: list[dict] = []
     for loss, history in histories.items():
         color = COLORS.get(loss)
-        train = [row for row in history if "split" not in row]
+        train = train_rows(history)
         key = "ce" if train and "ce" in train[0] else "loss"
         pts = [(row["step"], row[key]) for row in train if row.get(key) is not None]
         if pts:
@@ -71,7 +72,7 @@ def curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Fi
             traces.append({"type": "scatter", "x": x.tolist(), "y": y.tolist(), "mode": "lines",
                            "name": loss_label(loss), "legendgroup": loss, "line": {"color": color}})
         for split, dash in SPLIT_DASH.items():
-            rows = [row for row in history if row.get("split") == split]
+            rows = eval_rows(history, split)
             if not rows:
                 continue
             x = [row["step"] for row in rows]

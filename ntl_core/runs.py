@@ -2,7 +2,8 @@
 
 Layout of one run directory::
 
-    config.json      TrainConfig.to_dict()
+    config.json      the run-directory header (labkit.run_format) + TrainConfig.to_dict();
+                     directories written before the header (format 1) still open
     metrics.jsonl    one JSON object per history row (train rows and eval rows with "split")
     model/           save_pretrained() of the model and its tokenizer
 
@@ -16,10 +17,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit.run_format import stamp, unstamp
 from labkit.strict_json import jsonable
+from ntl_core.history import eval_rows, train_rows
 from ntl_core.train_config import TrainConfig
 
 CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
+KIND, FORMAT_VERSION = "ntl", 2  # version 1: the same files without the header
 MAX_RUN_FILE_BYTES = 64 << 20  # a run's JSON files; an untrusted run directory must not exhaust memory
 
 
@@ -32,29 +36,31 @@ class RunRecord:
         history: its rows, as in ``Trainer.history`` (``null`` metrics come back as ``nan``).
         path: the run directory.
         has_checkpoint: whether ``model/`` exists (then :func:`ntl_core.trainer.load_trainer` can restore it).
+        format_version: the directory's format (1: written before the run-directory header existed).
     """
 
     config: TrainConfig
     history: list[dict] = field(default_factory=list)
     path: Path | None = None
     has_checkpoint: bool = False
+    format_version: int = FORMAT_VERSION
 
     @property
     def name(self) -> str:
         return self.path.name if self.path else f"{self.config.loss}-seed{self.config.seed}"
 
     def eval_rows(self, split: str = "interpolation") -> list[dict]:
-        return [r for r in self.history if r.get("split") == split]
+        return eval_rows(self.history, split)
 
     def train_rows(self) -> list[dict]:
-        return [r for r in self.history if "split" not in r]
+        return train_rows(self.history)
 
 
 def save_run(trainer, run_dir: str | Path) -> Path:
     """Write ``trainer``'s config, history and checkpoint into ``run_dir`` (created if needed)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG).write_text(json.dumps(trainer.cfg.to_dict(), indent=2))
+    (run_dir / CONFIG).write_text(json.dumps(stamp(trainer.cfg.to_dict(), KIND, FORMAT_VERSION), indent=2))
     with open(run_dir / METRICS, "w") as fh:
         for row in trainer.history:
             fh.write(json.dumps(jsonable(row), allow_nan=False) + "\n")
@@ -77,9 +83,12 @@ def load_run(run_dir: str | Path) -> RunRecord:
         if (run_dir / name).is_file() and (run_dir / name).stat().st_size > MAX_RUN_FILE_BYTES:
             raise ValueError(f"{run_dir / name}: larger than {MAX_RUN_FILE_BYTES:,} bytes")
     try:
-        config = TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
+        version, fields = unstamp(json.loads((run_dir / CONFIG).read_text()), KIND, FORMAT_VERSION, {None: 1})
+        config = TrainConfig.from_dict(fields)
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{run_dir / CONFIG}: cannot read the run's config ({err})") from err
+    except ValueError as err:
+        raise ValueError(f"{run_dir / CONFIG}: {err}") from err
     history = []
     try:
         lines = (run_dir / METRICS).read_text().splitlines()
@@ -95,7 +104,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
         if not isinstance(row, dict) or not isinstance(row.get("step"), int) or row["step"] < 0:
             raise ValueError(f"{run_dir / METRICS} line {number}: expected an object with a whole 'step' >= 0")
         history.append({k: (math.nan if v is None else v) for k, v in row.items()})
-    return RunRecord(config, history, run_dir, (run_dir / CHECKPOINT / "config.json").is_file())
+    return RunRecord(config, history, run_dir, (run_dir / CHECKPOINT / "config.json").is_file(), version)
 
 
 def load_runs(path: str | Path) -> list[RunRecord]:

@@ -1,11 +1,10 @@
 """Configuration of one training run, and named presets."""
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from labkit.config import Config
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
 from ntl_core.tasks import OPERATIONS, ArithmeticTask, FileTask, Task
@@ -16,7 +15,7 @@ MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """Everything that defines a run; two runs with equal configs train identically.
 
     Attributes:
@@ -101,37 +100,3 @@ class TrainConfig:
                             reverse=self.reverse, test_size=self.eval_size)
         return ArithmeticTask(self.task, self.digits, self.reverse, test_size=self.eval_size)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; ``ValueError`` on unknown or invalid fields."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown config fields: {sorted(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as err:  # e.g. a string where a number belongs
-            raise ValueError(f"invalid config: {err}") from err
-
-
-# Presets give task, model and optimiser; the loss is set per run (loss=... in replace()).
-# Classroom budget: benchmarks/train_throughput.py measured ≈25 steps/s on 2 idle CPU cores, so
-# 2000 steps ≈ 80 s of training + 20 evaluations ≈ 90 s. A step count, not a time limit, so results
-# do not depend on how busy the machine is (what it gives is in the README, not tuned for).
-PRESETS: dict[str, TrainConfig] = {
-    "CPU classroom (≈90 s)": TrainConfig(task="addition", digits=2, reverse=True, model="gpt2-tiny",
-                                         ntl_weight=0.3, lr=3e-3, batch_size=64, eval_every=100,
-                                         eval_size=256, steps=2000),
-    "GPU": TrainConfig(task="multiplication", digits=3, reverse=True, model="gpt2-small", ntl_weight=0.3,
-                       lr=1e-3, batch_size=256, eval_every=250, eval_size=512, steps=5000, warmup_steps=200),
-    "Tiny (tests)": TrainConfig(task="addition", digits=1, model="gpt2-tiny", batch_size=16, eval_every=0,
-                                eval_size=16, steps=5, warmup_steps=0),
-}

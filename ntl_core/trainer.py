@@ -11,14 +11,17 @@ import math
 import time
 from collections import deque
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ntl_core.batching import greedy_generate, lm_batch, prompt_batch
+from labkit import callbacks as labkit_callbacks
+from labkit.callbacks import EVAL, STEP, Callback, notify
 from labkit.device import pick_device
+from ntl_core.history import eval_rows, train_rows
 from ntl_core.metrics import answer_metrics
 from ntl_core.models import build_model, load_model, model_arch
 from ntl_core.objectives import make_objective
@@ -30,32 +33,17 @@ from ntl_core.train_config import TrainConfig
 _EVAL_CHUNK = 256  # questions per generation call; bounds memory for large eval sets
 
 
-class Callback(Protocol):
-    """Receives every train row and every eval row as the trainer produces them."""
-
-    def on_step(self, trainer: "Trainer", row: dict) -> None: ...
-
-    def on_eval(self, trainer: "Trainer", row: dict) -> None: ...
-
-
-class TqdmCallback:
+class TqdmCallback(labkit_callbacks.TqdmCallback):
     """Progress bar for the CLI and notebooks: loss on every step, exact match after each eval."""
 
     def __init__(self, total: int, desc: str = "") -> None:
-        from tqdm.auto import tqdm
+        super().__init__(total, desc=desc, leave=False)
 
-        self.bar = tqdm(total=total, desc=desc, leave=False)
-
-    def on_step(self, trainer: "Trainer", row: dict) -> None:
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
-
-    def on_eval(self, trainer: "Trainer", row: dict) -> None:
-        self.bar.set_postfix(loss=f"{trainer.history_train[-1]['loss']:.3f}" if trainer.history_train else "-",
-                             **{f"em_{row['split'][:5]}": f"{row['exact_match']:.2f}"}, refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
+    def postfix(self, event: str, trainer: "Trainer", row: dict) -> dict[str, str]:
+        if event != EVAL:
+            return super().postfix(event, trainer, row)
+        loss = f"{trainer.history_train[-1]['loss']:.3f}" if trainer.history_train else "-"
+        return {"loss": loss, f"em_{row['split'][:5]}": f"{row['exact_match']:.2f}"}
 
 
 class Trainer:
@@ -63,7 +51,8 @@ class Trainer:
 
     Args:
         cfg: the run's configuration.
-        callbacks: objects with ``on_step(trainer, row)`` / ``on_eval(trainer, row)``.
+        callbacks: ``callback(event, trainer, row)`` functions (:mod:`labkit.callbacks`), called with
+            ``"step"`` after each train row and ``"eval"`` after each evaluation row.
         model: an already trained model to continue from (e.g. loaded from a run directory);
             by default a fresh one is initialised from ``cfg.seed``.
 
@@ -106,11 +95,11 @@ class Trainer:
     # ----------------------------------------------------------------- training
     @property
     def history_train(self) -> list[dict]:
-        return [r for r in self.history if "split" not in r]
+        return train_rows(self.history)
 
     @property
     def history_eval(self) -> list[dict]:
-        return [r for r in self.history if "split" in r]
+        return eval_rows(self.history)
 
     @property
     def steps_per_second(self) -> float:
@@ -179,8 +168,7 @@ class Trainer:
             row = {"step": self.step_count, **dict(zip(parts, values)),
                    "lr": self.scheduler.get_last_lr()[0], "time": self.train_seconds}
             self.history.append(row)
-            for cb in self.callbacks:
-                cb.on_step(self, row)
+            notify(self.callbacks, STEP, self, row)
             if self.cfg.eval_every and self.step_count % self.cfg.eval_every == 0:
                 for split in self.available_splits:
                     self.evaluate(split)
@@ -234,8 +222,7 @@ class Trainer:
         preds = self.predict([q for q, _ in pairs])
         row = {"step": self.step_count, "split": split, **answer_metrics(preds, [a for _, a in pairs])}
         self.history.append(row)
-        for cb in self.callbacks:
-            cb.on_eval(self, row)
+        notify(self.callbacks, EVAL, self, row)
         return row
 
     @torch.no_grad()

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
+
+from labkit.config import Config
 
 ROTATIONS: dict[str, int] = {"ry": 1, "ryrz": 2, "rot": 3}
 """Rotation set → number of angles per qubit and layer."""
@@ -42,7 +44,7 @@ MAX_QUBITS = 8
 
 
 @dataclass(frozen=True)
-class AnsatzConfig:
+class AnsatzConfig(Config):
     """A weight-generating circuit.
 
     Args:
@@ -69,14 +71,14 @@ class AnsatzConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= high:
                 raise ValueError(f"{name} must be an integer in 1..{high}, got {value!r}")
-            object.__setattr__(self, name, int(value))  # numpy integers → int, so configs hash alike
+            self._normalise(name, int(value))  # numpy integers → int, so configs hash alike
         if self.rotations not in ROTATIONS:
             raise ValueError(f"rotations must be one of {sorted(ROTATIONS)}, got {self.rotations!r}")
         if self.angle_range is not None:
             r = self.angle_range
             if isinstance(r, bool) or not isinstance(r, numbers.Real) or not (math.isfinite(r) and r > 0):
                 raise ValueError(f"angle_range must be None or a positive finite number, got {r!r}")
-            object.__setattr__(self, "angle_range", float(r))
+            self._normalise("angle_range", float(r))
         if self.entanglement not in ENTANGLEMENTS:
             raise ValueError(f"entanglement must be one of {list(ENTANGLEMENTS)}, got {self.entanglement!r}")
         if self.entanglement != "none" and self.n_qubits < 2:
@@ -125,10 +127,6 @@ class AnsatzConfig:
         return (f"{self.n_qubits} qubits, {self.n_layers} layers, {self.rotations.upper()} rotations ({rng}), "
                 f"entanglement {self.entanglement}, encoding {self.encoding}, {self.n_params} parameters")
 
-    def with_(self, **changes) -> AnsatzConfig:
-        """A validated copy with some fields changed."""
-        return replace(self, **changes)
-
 
 def init_params(config: AnsatzConfig, seed: int = 0, dtype: torch.dtype = torch.float64,
                 device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
@@ -169,4 +167,4 @@ def preset(name: str, **overrides) -> AnsatzConfig:
     """
     if name not in PRESETS:
         raise ValueError(f"unknown ansatz preset {name!r}; choose one of {sorted(PRESETS)}")
-    return PRESETS[name].with_(**overrides) if overrides else PRESETS[name]
+    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]

@@ -22,12 +22,14 @@ and is the stochastic one (``16·F`` weights).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from labkit.config import Config
 
 from .generator import MECHANISMS
 
@@ -61,21 +63,18 @@ class WeightSource(nn.Module):
 
 
 class GeneratorWeights(WeightSource):
-    """Weights from a generator module (quantum or its classical control). The generator stays on the CPU
-    (the circuit simulator's home) when the network is moved to an accelerator; only its samples travel
-    to the input's device.
+    """Weights from a generator module (quantum or its classical control).
+
+    The generator is an ordinary submodule, so ``.to(device)`` moves it with the network; its own
+    parameter dtype may differ (float64 for exact tests), so its samples are cast to the network's
+    device and dtype, which the ``anchor`` buffer follows through every ``.to()``/``.double()``.
     """
 
     def __init__(self, generator_module: nn.Module, n_weights: int):
         super().__init__()
         self.generator = generator_module
         self.n_weights = n_weights
-        self._device = torch.device("cpu")
-
-    def _apply(self, fn, recurse=True):  # noqa: D401 - keep the quantum part on the CPU
-        probe = fn(torch.zeros(()))
-        self._device = probe.device
-        return self
+        self.register_buffer("anchor", torch.zeros(()), persistent=False)  # not in state_dict: old model.pt loads
 
     def sample(self, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         w = self.generator.sample(n_samples, generator=generator)
@@ -84,12 +83,12 @@ class GeneratorWeights(WeightSource):
         return self.to_device(w)
 
     def to_device(self, w: torch.Tensor) -> torch.Tensor:
-        """Generator output (CPU) → the network's device, float32."""
-        return w.to(device=self._device, dtype=torch.float32)
+        """Generator output → the network's device and dtype."""
+        return w.to(self.anchor)
 
     def log_prob(self, w: torch.Tensor) -> torch.Tensor:
-        """Exact log-density ``(S,)`` of CPU weights ``w: (S, n_weights)`` (bin+jitter generators only)."""
-        return self.generator.log_prob(w.detach().cpu()).to(w.device)
+        """Exact log-density ``(S,)`` of weights ``w: (S, n_weights)`` (bin+jitter generators only)."""
+        return self.generator.log_prob(w.detach()).to(w.device)
 
 
 class GaussianWeights(WeightSource):
@@ -261,8 +260,8 @@ def first_layer_size(input_shape: tuple[int, ...], n_maps: int = 16, kernel: int
     return n_maps * kernel * kernel
 
 
-@dataclass
-class ModelConfig:
+@dataclass(frozen=True)
+class ModelConfig(Config):
     """What to build.
 
     Args:
@@ -298,18 +297,13 @@ class ModelConfig:
         lo, hi = self.weight_range
         if not lo < hi:
             raise ValueError(f"weight_range must be (low, high) with low < high, got {self.weight_range}")
-        self.weight_range = (float(lo), float(hi))
+        self._normalise("weight_range", (float(lo), float(hi)))  # JSON gives a list back
+        self._normalise("ansatz_overrides", dict(self.ansatz_overrides))  # a copy: the caller's dict may change
         for name in ("n_maps", "kernel", "stride", "mlp_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.init_sigma > 0:
             raise ValueError(f"init_sigma must be > 0, got {self.init_sigma}")
-
-    def to_dict(self) -> dict:
-        """JSON-friendly copy."""
-        d = asdict(self)
-        d["weight_range"] = list(self.weight_range)
-        return d
 
 
 def _generator_factory(cfg: ModelConfig) -> GeneratorFactory:

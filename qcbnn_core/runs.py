@@ -2,7 +2,8 @@
 
 Layout of ``DIR``::
 
-    config.json       {"format": 1, "data": {...summary}, "model": ModelConfig, "train": TrainConfig, "device": str}
+    config.json       {"format": header, "data": {...summary}, "model": ModelConfig, "train": TrainConfig, "device": str}
+                      (header: labkit.run_format; format 1 wrote the integer 1 there and still opens)
     history.json      {"epochs": [per-epoch records], "steps": [per-step records]}
     metrics.json      {"test": Evaluation.to_dict(), "val": ...}
     predictions.npz   test split: probs (S, N, C) and per-sample p_positive, pred, correct, label, uncertainties
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labkit.run_format import stamp, unstamp
 from labkit.strict_json import jsonable
 
 from .metrics import Evaluation
@@ -27,7 +29,7 @@ from .safe_npz import read_npz
 from .trainer import Trainer
 
 RUN_FILES = ("config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt")
-FORMAT_VERSION = 1
+KIND, FORMAT_VERSION = "qcbnn", 2
 MAX_RUN_ARRAY_BYTES = 64 << 20  # one decoded array of a run (predictions: S × N × 2 float32)
 MAX_RUN_FILE_BYTES = 64 << 20
 
@@ -55,10 +57,10 @@ def save_run(trainer: Trainer, out_dir: str | os.PathLike, evaluations: dict[str
     for split in ("test", "val"):
         if split not in evaluations:
             evaluations[split] = trainer.evaluate(split)
-    config = {"format": FORMAT_VERSION, "data": trainer.data.summary(), "model": trainer.model_cfg.to_dict(),
+    config = {"data": trainer.data.summary(), "model": trainer.model_cfg.to_dict(),
               "train": trainer.cfg.to_dict(), "device": str(trainer.device),
               "class_names": list(trainer.data.class_names), "epochs_done": trainer.epoch_index}
-    _write_json(out / "config.json", config)
+    _write_json(out / "config.json", stamp(config, KIND, FORMAT_VERSION))
     _write_json(out / "history.json", {"epochs": trainer.history, "steps": trainer.step_history})
     _write_json(out / "metrics.json", {k: v.to_dict() for k, v in evaluations.items()})
     test = evaluations["test"]
@@ -71,7 +73,7 @@ def save_run(trainer: Trainer, out_dir: str | os.PathLike, evaluations: dict[str
 
 @dataclass
 class RunRecord:
-    """A loaded run directory (see the module docstring for the fields' contents)."""
+    """A loaded run directory (see the module docstring for the fields' contents; ``config`` without its header)."""
 
     path: Path
     config: dict
@@ -80,12 +82,11 @@ class RunRecord:
     metrics: dict
     predictions: dict[str, np.ndarray]
     weight_snapshots: np.ndarray
+    format_version: int = FORMAT_VERSION
 
     @property
     def model_config(self) -> ModelConfig:
-        d = dict(self.config["model"])
-        d["weight_range"] = tuple(d["weight_range"])
-        return ModelConfig(**d)
+        return ModelConfig.from_dict(self.config["model"])
 
     def build_model(self, generator_factory: GeneratorFactory | None = None) -> MCNet:
         """Rebuild the trained network on the CPU from ``model.pt``."""
@@ -125,9 +126,12 @@ def load_run(path: str | os.PathLike, need_model: bool = True) -> RunRecord:
         raise ValueError(f"cannot read run directory {root}: {exc}") from exc
     if not all(isinstance(x, dict) for x in (config, history, metrics)):
         raise ValueError(f"cannot read run directory {root}: its JSON files must hold objects")
-    if config.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{root}/config.json has format {config.get('format')!r}; expected {FORMAT_VERSION}")
-    return RunRecord(root, config, history.get("epochs", []), history.get("steps", []), metrics, predictions, snapshots)
+    try:
+        version, config = unstamp(config, KIND, FORMAT_VERSION, {1: 1})
+    except ValueError as exc:
+        raise ValueError(f"{root}/config.json: {exc}") from exc
+    return RunRecord(root, config, history.get("epochs", []), history.get("steps", []), metrics, predictions, snapshots,
+                     version)
 
 
 def _read_capped(path: Path) -> bytes:

@@ -78,7 +78,7 @@ def run_one(spec: RunSpec) -> dict:
     from .trainer import TrainConfig, Trainer
 
     data = load_data(spec.data["name"], spec.seed, spec.data.get("digits", (3, 8)))
-    model_cfg = ModelConfig(**{**spec.model, "weight_range": tuple(spec.model["weight_range"])})
+    model_cfg = ModelConfig.from_dict(spec.model)
     t0 = time.perf_counter()
     trainer = Trainer(data, model_cfg, TrainConfig(**spec.train, seed=spec.seed))
     trainer.fit()

@@ -8,12 +8,14 @@ training trajectory.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import Callable, Protocol
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from labkit import callbacks as labkit_callbacks
+from labkit.callbacks import EPOCH, STEP, Callback, notify
+from labkit.config import Config
 from labkit.device import pick_device
 from labkit.seeds import torch_generator
 
@@ -23,8 +25,8 @@ from .models import GeneratorFactory, MCNet, ModelConfig, build_model
 from .objectives import Objective, beta_schedule
 
 
-@dataclass
-class TrainConfig:
+@dataclass(frozen=True)
+class TrainConfig(Config):
     """Training settings. Defaults train QCBNN on the phantom in about a minute on 2 CPU cores.
 
     Args:
@@ -76,33 +78,17 @@ class TrainConfig:
         if self.beta_max < 0 or self.warmup_epochs < 0 or self.disc_steps < 0 or self.sivi_draws < 0:
             raise ValueError("beta_max, warmup_epochs, disc_steps and sivi_draws must be >= 0")
 
-    def to_dict(self) -> dict:
-        """JSON-friendly copy."""
-        return asdict(self)
 
-
-class Callback(Protocol):
-    def __call__(self, event: str, trainer: Trainer, record: dict) -> None: ...
-
-
-class TqdmCallback:
+class TqdmCallback(labkit_callbacks.TqdmCallback):
     """Progress bar over all optimiser steps (CLI and notebooks); shows loss and validation accuracy."""
 
-    def __init__(self, **tqdm_kwargs):
-        from tqdm.auto import tqdm
+    def __init__(self, **tqdm_kwargs) -> None:
+        super().__init__(None, **tqdm_kwargs)
 
-        self._tqdm, self._kw, self.bar = tqdm, tqdm_kwargs, None
-
-    def __call__(self, event: str, trainer: Trainer, record: dict) -> None:
-        if self.bar is None:
-            self.bar = self._tqdm(total=trainer.total_steps, **self._kw)
-        if event == "step":
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{record['loss']:.3f}", refresh=False)
-        elif event == "epoch":
-            self.bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_acc=f"{record['val_accuracy']:.3f}")
-            if trainer.done:
-                self.bar.close()
+    def postfix(self, event: str, trainer: Trainer, row: dict) -> dict[str, str]:
+        if event != EPOCH:
+            return super().postfix(event, trainer, row)
+        return {"loss": f"{row['train_loss']:.3f}", "val_acc": f"{row['val_accuracy']:.3f}"}
 
 
 class Trainer:
@@ -112,7 +98,8 @@ class Trainer:
         data: the dataset (its ``train`` split is trained on, ``val`` scored each epoch).
         model_cfg: which model to build.
         cfg: training settings.
-        callbacks: ``cb(event, trainer, record)`` called with ``"step"`` and ``"epoch"``.
+        callbacks: ``callback(event, trainer, row)`` functions (:mod:`labkit.callbacks`), called with
+            ``"step"`` after each optimiser step and ``"epoch"`` after each epoch.
         generator_factory: replaces the quantum generator (tests); see :func:`build_model`.
 
     Attributes:
@@ -209,8 +196,7 @@ class Trainer:
                 record["disc_loss"] = disc_loss
             self._epoch_records.append(record)
             self.step_history.append(record)
-            for cb in self.callbacks:
-                cb("step", self, record)
+            notify(self.callbacks, STEP, self, record)
         return record
 
     def epoch(self) -> dict:
@@ -237,8 +223,7 @@ class Trainer:
         self._epoch_records, self._order = [], None
         self.history.append(record)
         self.weight_snapshots.append(self._snapshot(0))
-        for cb in self.callbacks:
-            cb("epoch", self, record)
+        notify(self.callbacks, EPOCH, self, record)
         return record
 
     def fit(self, epochs: int | None = None) -> list[dict]:
@@ -262,7 +247,7 @@ class Trainer:
 
 
 def train(data: QCBNNDataset, model_cfg: ModelConfig | None = None, cfg: TrainConfig | None = None,
-          callbacks: list[Callable] | tuple = (), generator_factory: GeneratorFactory | None = None) -> Trainer:
+          callbacks: list[Callback] | tuple = (), generator_factory: GeneratorFactory | None = None) -> Trainer:
     """Build a :class:`Trainer` and run all epochs."""
     trainer = Trainer(data, model_cfg, cfg, callbacks, generator_factory)
     trainer.fit()

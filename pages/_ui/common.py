@@ -7,7 +7,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from labkit.device import describe_device, pick_device
 import torch
 
-from pages._ui.slots import TrainingSlots, max_runs_from_env, torch_threads_from_env
+from pages._ui.slots import (TrainingSlots, cpu_workers_from_env, gpu_workers_from_env, max_queued_from_env,
+                             torch_threads_from_env)
 
 SEED_KEY = "global_seed"
 
@@ -25,10 +26,20 @@ def configure_torch_threads() -> int:
     return threads
 
 
+def worker_kind() -> str:
+    """``"gpu"`` when training runs go to a GPU (CUDA here), else ``"cpu"``: the pool a run waits for."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
 @st.cache_resource
 def training_slots() -> TrainingSlots:
-    """One registry for the whole server (cache_resource is shared across sessions)."""
-    return TrainingSlots(max_runs_from_env())
+    """One registry for the whole server (cache_resource is shared across sessions).
+
+    Caps from the environment: ``APP_GPU_WORKERS`` runs on a GPU server, ``APP_CPU_WORKERS`` on a CPU
+    one; ``APP_MAX_QUEUED`` sessions may wait.
+    """
+    cap = gpu_workers_from_env() if worker_kind() == "gpu" else cpu_workers_from_env()
+    return TrainingSlots(cap, max_queued=max_queued_from_env())
 
 
 def session_id() -> str:

@@ -1,140 +1,261 @@
-"""Start / Pause / Step / Reset for a live training session on a page, under the server-wide slot cap.
+"""Start / Pause / Step / Reset for a live training run on a page, under the server-wide slots and queue.
 
-Any session object with ``running``, ``finished`` and ``tick(budget_s)`` works. Training happens only in
-a fragment tick or the Step button, each holding a training slot (``training_slots()``) while it runs;
-Pause, Reset, a finished run and an error give the slot back. The fragment reruns every
-``TICK_INTERVAL_S`` only while the session is running, so a paused page costs nothing.
+The run is a :class:`~pages._ui.live_run.LiveRun` in ``st.session_state[key]``: its model lives in a
+worker that is started only once a slot is granted. Training happens in the worker, one bounded tick
+per fragment rerun (or one for the Step button) while this browser session holds a slot. No free slot:
+the session waits in a fair queue, sees its position and an estimate, and starts by itself when its
+turn comes. Pause, Reset, a finished run and any error give the slot back; one live run per session.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import streamlit as st
 
+from labkit.workers import WorkerError
 from pages._ui.common import session_id, training_slots
+from pages._ui.live_run import LiveRun, ModelFreed
+from pages._ui.slots import QueueFull
 
 _log = logging.getLogger(__name__)
-TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more redraws
+TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more round trips
 TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
+QUEUE_POLL_S = 2.0  # a waiting page asks for its turn this often (and so keeps its queue place)
+OWNER_KEY = "_live_owner"  # which run (session-state key) of this browser session holds or waits for a slot
 
 
 def pause(key: str) -> None:
-    """Stop the session under ``st.session_state[key]`` (if any) and give this browser session's slot back."""
+    """Stop the run under ``st.session_state[key]`` (if any) and give this session's slot or queue place back."""
     live = st.session_state.get(key)
     if live is not None:
         live.running = False
-    training_slots().release(session_id())
+    st.session_state.pop(f"{key}_queued", None)
+    if st.session_state.get(OWNER_KEY) in (key, None):
+        st.session_state.pop(OWNER_KEY, None)
+        training_slots().release(session_id())
 
 
-class LiveSession(Protocol):
-    running: bool
-
-    @property
-    def finished(self) -> bool: ...
-
-    def tick(self, budget_s: float) -> object: ...
+def _minutes(seconds: float) -> str:
+    return "under a minute" if seconds < 60 else f"about {round(seconds / 60)} min"
 
 
 @dataclass(frozen=True)
 class LiveControls:
-    """Buttons and the ticking fragment for the session stored under ``st.session_state[key]``.
+    """Buttons and the ticking fragment for the run stored under ``st.session_state[key]``.
 
     Args:
-        key: session-state key of the session; also the prefix of the button keys (``{key}_start`` …).
-        build: makes a new session from the current settings; a ``ValueError`` becomes the page's message.
-        busy_hint: what a student can do instead when every slot is taken.
-        done_text: the success message of a finished session.
-        noun: what one session is called in messages ("run", "comparison").
+        key: session-state key of the run; also the prefix of the button keys (``{key}_start`` …).
+        build: makes a new :class:`LiveRun` (a spec, no model) from the current settings; a ``ValueError``
+            becomes the page's message.
+        busy_hint: what a student can do while waiting for a slot.
+        done_text: the success message of a finished run.
+        noun: what one run is called in messages ("run", "comparison").
+        views_method: the run's method whose answer the result panels draw; fetched on Pause and at
+            the end, while the slot is still held (so evaluation never runs outside a slot).
     """
 
     key: str
-    build: Callable[[], LiveSession]
+    build: Callable[[], LiveRun]
     busy_hint: str
-    done_text: Callable[[LiveSession], str]
+    done_text: Callable[[LiveRun], str]
     noun: str = "run"
+    views_method: str | None = None
 
     @property
-    def session(self) -> LiveSession | None:
+    def session(self) -> LiveRun | None:
         return st.session_state.get(self.key)
+
+    @property
+    def queued(self) -> bool:
+        return bool(st.session_state.get(f"{self.key}_queued"))
 
     def _say(self, kind: str, text: str) -> None:
         """Queue a message for the next draw (button callbacks run before the page is drawn)."""
         st.session_state[f"{self.key}_msg"] = (kind, text)
 
-    def _slot_or_say(self) -> bool:
-        slots = training_slots()
-        if slots.acquire(session_id()):
-            return True
-        self._say("warning", f"All {slots.max_runs} training slots on this server are busy (other students are "
-                             f"training). Wait a minute and press Start again, or {self.busy_hint}.")
-        return False
+    # ---------------------------------------------------------------- slots
+    def _other_run_busy(self) -> bool:
+        owner = st.session_state.get(OWNER_KEY)
+        if owner in (None, self.key):
+            return False
+        other = st.session_state.get(owner)
+        return bool(st.session_state.get(f"{owner}_queued") or (other is not None and other.running))
 
-    def _session_or_build(self) -> LiveSession | None:
-        if self.session is not None:
-            return self.session
-        try:
-            st.session_state[self.key] = self.build()
-        except ValueError as err:
-            self._say("error", f"Cannot start: {err}")
-            return None
-        return self.session
-
-    def _tick(self, live: LiveSession) -> None:
-        """One bounded chunk. Any error pauses the session, frees its slot and becomes a message: a
-        ``ValueError`` (e.g. a diverging run) with its text, anything else as a generic message (the
-        traceback goes to the server log, not to the student)."""
-        try:
-            live.tick(TICK_BUDGET_S)
-        except Exception as err:  # noqa: BLE001 - a tick must never leak its slot or show a traceback
-            live.running = False
+    def _release(self) -> None:
+        st.session_state.pop(f"{self.key}_queued", None)
+        if st.session_state.get(OWNER_KEY) == self.key:
+            st.session_state.pop(OWNER_KEY, None)
             training_slots().release(session_id())
-            if isinstance(err, ValueError):
-                self._say("error", f"Training stopped: {err}")
-            else:
-                _log.exception("training tick failed")
-                self._say("error", f"Training stopped by an internal error ({type(err).__name__}). "
-                                   f"Press Reset to start a new {self.noun}; if it happens again, tell your teacher.")
+
+    def _request(self) -> int | None:
+        """0: this session holds a slot; n > 0: n-th in the queue; None: refused (message queued)."""
+        if self._other_run_busy():
+            self._say("warning", "You already have a run training or waiting on another tab or page: pause it "
+                                 "first (one live run per student).")
+            return None
+        slots = training_slots()
+        try:
+            position = slots.request(session_id())
+        except QueueFull:
+            self._say("warning", f"All {slots.max_runs} training slots are busy and {slots.max_queued} students are "
+                                 f"already waiting. Try again in a few minutes, or {self.busy_hint}.")
+            return None
+        st.session_state[OWNER_KEY] = self.key
+        return position
+
+    def _queue_text(self, position: int) -> str:
+        slots = training_slots()
+        estimate = slots.wait_estimate_s(position)
+        wait = f"Estimated wait: {_minutes(estimate)}." if estimate is not None else \
+            "No run has finished yet, so there is no estimate."
+        return (f"All {slots.max_runs} training slots are busy. You are **number {position}** in the queue; "
+                f"your {self.noun} starts by itself when a slot frees (keep this tab open). {wait} "
+                f"Meanwhile, {self.busy_hint}.")
+
+    # ---------------------------------------------------------------- starting
+    def _begin(self) -> bool:
+        """This session holds a slot: build the run's spec if needed and start its worker."""
+        st.session_state.pop(f"{self.key}_queued", None)
+        live = self.session
+        try:
+            if live is None:
+                live = self.build()
+                st.session_state[self.key] = live
+            live.open()
+        except ModelFreed:
+            self._release()
+            self._say("warning", f"This {self.noun}'s model was freed (paused too long, or its worker stopped). "
+                                 "The curves stay; press Reset to train again.")
+            return False
+        except ValueError as err:
+            st.session_state.pop(self.key, None)
+            self._release()
+            self._say("error", f"Cannot start: {err}")
+            return False
+        return True
 
     def _on_start(self) -> None:
         if self.session is not None and self.session.finished:
             self._say("info", f"This {self.noun} is finished. Press Reset to train again.")
             return
-        if not self._slot_or_say():  # models are built only once a slot is granted
-            return
-        live = self._session_or_build()
-        if live is None:
-            training_slots().release(session_id())
-        else:
-            live.running = True
+        position = self._request()
+        if position == 0:
+            if self._begin():
+                self.session.running = True
+        elif position is not None:
+            st.session_state[f"{self.key}_queued"] = True
+            self._say("info", self._queue_text(position))
 
     def _on_pause(self) -> None:
-        pause(self.key)
+        live = self.session
+        if live is not None and live.running:
+            live.running = False
+            self._settle(live)
+        self._release()
 
     def _on_step(self) -> None:
-        if (self.session is not None and self.session.finished) or not self._slot_or_say():
+        if (self.session is not None and self.session.finished) or self.queued:
             return
-        live = self._session_or_build()
-        if live is not None:
+        if self._other_run_busy():
+            self._request()  # says why
+            return
+        if not training_slots().acquire(session_id()):  # Step does not queue: it is a one-off
+            self._say("warning", f"All {training_slots().max_runs} training slots are busy. Press Start to "
+                                 f"queue, or {self.busy_hint}.")
+            return
+        st.session_state[OWNER_KEY] = self.key
+        if self._begin():
+            live = self.session
             live.running = False
-            self._tick(live)
-        training_slots().release(session_id())
+            if self._tick(live):
+                self._finish_or_settle(live)
+        self._release()
 
     def _on_reset(self) -> None:
-        self._on_pause()
+        live = self.session
+        if live is not None:
+            live.free()
         st.session_state.pop(self.key, None)
+        self._release()
 
+    # ---------------------------------------------------------------- training
+    def _fail(self, live: LiveRun, kind: str, text: str) -> None:
+        live.running = False
+        self._release()
+        self._say(kind, text)
+
+    def _tick(self, live: LiveRun) -> bool:
+        """One bounded chunk in the worker. Any error pauses the run, frees the slot and becomes a
+        message: a ``ValueError`` (bad settings, a diverging run) with its text, anything else as a
+        generic message (the traceback goes to the server log, never to the student). True if it trained."""
+        try:
+            live.tick(TICK_BUDGET_S)
+            return True
+        except ModelFreed:
+            self._fail(live, "warning", f"This {self.noun}'s model was freed (paused too long, or the server "
+                                        "restarted its worker). The curves stay; press Reset to train again.")
+        except ValueError as err:
+            if not live.started:  # the worker could not even build it: as if Start had been refused
+                live.free()
+                st.session_state.pop(self.key, None)
+                self._fail(live, "error", f"Cannot start: {err}")
+            else:
+                self._fail(live, "error", f"Training stopped: {err}")
+        except Exception as err:  # noqa: BLE001 - a tick must never leak its slot or show a traceback
+            _log.exception("training tick failed")
+            live.free()
+            what = err.kind if isinstance(err, WorkerError) else type(err).__name__
+            self._fail(live, "error", f"Training stopped by an internal error ({what}). Press Reset to start a "
+                                      f"new {self.noun}; if it happens again, tell your teacher.")
+        return False
+
+    def _settle(self, live: LiveRun) -> None:
+        """Fetch the result views while the slot is held; a slow or failing evaluation becomes a message."""
+        try:
+            live.settle(self.views_method)
+        except (ValueError, WorkerError, ModelFreed) as err:
+            _log.warning("views of a run failed: %s", err)
+            self._say("warning", f"The results could not be computed ({err}).")
+
+    def _finish_or_settle(self, live: LiveRun) -> None:
+        """After a Step: at the end, fetch the views and free the worker; else just fetch the views."""
+        self._settle(live)
+        if live.finished:
+            live.free()
+            self._say("success", self.done_text(live))
+
+    def train_tick(self, live: LiveRun) -> None:
+        """One tick inside the fragment, holding the slot; on losing it, an error or the end, pause the run and
+        rerun the whole page (which draws the message and switches the fragment's timer off)."""
+        position = self._request()
+        if position != 0:  # the slot expired (e.g. the laptop slept): wait in the queue again
+            live.running = False
+            if position:
+                st.session_state[f"{self.key}_queued"] = True
+                self._say("info", self._queue_text(position))
+            st.rerun()
+        if self._tick(live) and live.finished:
+            live.running = False
+            self._settle(live)
+            live.free()  # the model's memory goes back now, not when the tab closes
+            self._release()
+            self._say("success", self.done_text(live))
+        if not live.running:
+            st.rerun()
+
+    # ---------------------------------------------------------------- drawing
     def buttons(self, started: bool, settings_changed: bool) -> None:
         """Start (Resume once ``started``) / Pause / Step / Reset, and the message the last action left."""
         running = bool(self.session is not None and self.session.running)
+        busy = running or self.queued
         cols = st.columns(4)
         cols[0].button("Resume" if started else "Start", key=f"{self.key}_start", type="primary",
-                       on_click=self._on_start, disabled=running, width="stretch")
-        cols[1].button("Pause", key=f"{self.key}_pause", on_click=self._on_pause, disabled=not running,
-                       width="stretch")
-        cols[2].button("Step", key=f"{self.key}_step", on_click=self._on_step, width="stretch",
+                       on_click=self._on_start, disabled=busy, width="stretch")
+        cols[1].button("Leave queue" if self.queued else "Pause", key=f"{self.key}_pause", on_click=self._on_pause,
+                       disabled=not busy, width="stretch")
+        cols[2].button("Step", key=f"{self.key}_step", on_click=self._on_step, width="stretch", disabled=busy,
                        help=f"Train about {TICK_BUDGET_S:g} s worth of steps, then stop.")
         cols[3].button("Reset", key=f"{self.key}_reset", on_click=self._on_reset, width="stretch")
         if settings_changed:
@@ -143,13 +264,36 @@ class LiveControls:
         if msg:
             getattr(st, msg[0])(msg[1])
 
-    def fragment(self, body: Callable[[LiveSession], None], idle_text: str) -> None:
-        """Draw ``body(session)``; while running, as a fragment that trains one tick per rerun."""
-        live = self.session
-        run_every = TICK_INTERVAL_S if live is not None and live.running else None
-        st.fragment(run_every=run_every)(self._live_body)(body, idle_text)
+    def fragment(self, body: Callable[[LiveRun], None], idle_text: str) -> None:
+        """Draw ``body(run)``; while running, as a fragment that trains one tick per rerun; while queued, one
+        that asks for its turn every ``QUEUE_POLL_S``."""
+        st.fragment(run_every=self.run_every)(self._live_body)(body, idle_text)
 
-    def _live_body(self, body: Callable[[LiveSession], None], idle_text: str) -> None:
+    @property
+    def run_every(self) -> float | None:
+        live = self.session
+        if live is not None and live.running:
+            return TICK_INTERVAL_S
+        return QUEUE_POLL_S if self.queued else None
+
+    def poll_queue(self) -> bool:
+        """While queued: ask for a slot; on getting one, start and rerun the page. True while still waiting."""
+        if not self.queued:
+            return False
+        position = self._request()
+        if position == 0:
+            if self._begin():
+                self.session.running = True
+            st.rerun()
+        if position is None:  # refused meanwhile (queue cap): stop waiting
+            st.session_state.pop(f"{self.key}_queued", None)
+            st.rerun()
+        st.info(self._queue_text(position))
+        return True
+
+    def _live_body(self, body: Callable[[LiveRun], None], idle_text: str) -> None:
+        if self.poll_queue():
+            return
         live = self.session
         if live is None:
             st.info(idle_text)
@@ -157,17 +301,3 @@ class LiveControls:
         if live.running:
             self.train_tick(live)
         body(live)
-
-    def train_tick(self, live: LiveSession) -> None:
-        """One tick inside the fragment, under a slot; on refusal, error or finish, pause the session and
-        rerun the whole page (which draws the message and switches the fragment's timer off)."""
-        if not self._slot_or_say():
-            live.running = False
-            st.rerun()
-        self._tick(live)
-        if live.finished and live.running:
-            live.running = False
-            training_slots().release(session_id())
-            self._say("success", self.done_text(live))
-        if not live.running:
-            st.rerun()

@@ -1,39 +1,35 @@
 """Training-lab logic: several Trainers that differ only in their loss, advanced together in time-bounded ticks.
 
-Streamlit-free on purpose: the page's live fragment calls :meth:`LabSession.tick`, and
-``benchmarks/ntl_lab_overhead.py`` times the very same call against bare ``Trainer.step``.
+Streamlit-free on purpose: a training worker builds the session (:func:`build_lab`), the page's live
+fragment calls its ``tick`` through a run handle, and ``benchmarks/ntl_lab_overhead.py`` times the
+very same call against bare ``Trainer.step``.
 """
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ntl_core.history import eval_rows
 from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
+from pages._ui.lockstep import LockstepSession
 
 BASELINE = "ce"
 NTL_LOSSES = NTL_TRAINABLE
 MAIN_SPLIT = "interpolation"
 
 
-@dataclass(frozen=True)
-class TickReport:
-    """What one tick did: optimiser steps summed over all runs, and the wall time they took."""
-
-    steps: int
-    seconds: float
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.seconds if self.seconds > 0 else 0.0
-
-
-class LabSession:
+class LabSession(LockstepSession):
     """One side-by-side comparison: the same config (seed, data order, init) trained with each loss.
+
+    Lives in a training worker (see :func:`build_lab`); the page receives tick reports and asks for
+    sample answers and heatmaps by name.
 
     Args:
         base: config shared by every run; its ``loss`` is replaced per run and each run trains
@@ -54,56 +50,75 @@ class LabSession:
             raise ValueError(f"steps must be at least 1, got {base.steps}")
         self.base = base
         self.total_steps = base.steps
-        self.trainers: dict[str, Trainer] = {loss: Trainer(replace(base, loss=loss)) for loss in losses}
-        self.running = False
-        self.last_tick: TickReport | None = None
-        self._views: dict[str, tuple[Any, Any]] = {}
+        super().__init__({loss: Trainer(base.replace(loss=loss)) for loss in losses})
 
     @property
-    def losses(self) -> list[str]:
-        return list(self.trainers)
+    def trainers(self) -> dict[str, Trainer]:
+        return self.members
+
+    def _advance(self, member: Trainer) -> None:
+        member.step(1)  # ValueError on a NaN/inf loss: the page shows it and pauses
+
+    def _done(self, member: Trainer) -> bool:
+        return member.step_count >= self.total_steps
+
+    def _history(self, member: Trainer) -> list[dict]:
+        return member.history
 
     @property
-    def step(self) -> int:
+    def current_step(self) -> int:
         """Steps completed by the slowest run (runs advance in lockstep, so all are equal between ticks)."""
         return min(tr.step_count for tr in self.trainers.values())
 
-    @property
-    def finished(self) -> bool:
-        return self.step >= self.total_steps
+    def steps_done(self) -> int:
+        return sum(tr.step_count for tr in self.trainers.values())
 
-    @property
-    def device(self) -> str:
-        return str(next(iter(self.trainers.values())).device)
+    def progress(self) -> dict[str, Any]:
+        first = next(iter(self.trainers.values()))
+        return {**super().progress(), "step": self.current_step, "total_steps": self.total_steps,
+                "device": str(first.device), "splits": list(first.available_splits)}
 
-    def tick(self, budget_s: float) -> TickReport:
-        """Train every unfinished run one step at a time, round robin, until ``budget_s`` seconds have passed.
+    def evaluate(self, split: str = MAIN_SPLIT) -> dict[str, dict[str, float]]:
+        """Held-out metrics of every run on ``split`` now."""
+        return {loss: tr.evaluate(split) for loss, tr in self.trainers.items()}
 
-        Round robin keeps the runs at the same step, so the curves stay comparable while training and a
-        Pause between ticks leaves them aligned. At least one round is done even with a tiny budget.
-        """
-        start = time.perf_counter()
-        steps = 0
-        while not self.finished:
-            for trainer in self.trainers.values():
-                if trainer.step_count < self.total_steps:
-                    trainer.step(1)  # ValueError on a NaN/inf loss: the page shows it and pauses
-                    steps += 1
-            if time.perf_counter() - start >= budget_s:
-                break
-        self.last_tick = TickReport(steps, time.perf_counter() - start)
-        return self.last_tick
+    def samples(self, split: str, k: int) -> dict[str, list[str]]:
+        """``k`` held-out questions of ``split``, their true answers and each run's answer (✓/✗ marked)."""
+        first = next(iter(self.trainers.values()))
+        pairs = first.sample_questions(k, split)
+        table = {"question": [q for q, _ in pairs], "true answer": [a for _, a in pairs]}
+        for loss, tr in self.trainers.items():
+            answers = tr.predict([q for q, _ in pairs])
+            table[loss_label(loss)] = [f"{got} {'✓' if got == a else '✗'}" for got, (_, a) in zip(answers, pairs)]
+        return table
 
-    def histories(self) -> dict[str, list[dict]]:
-        """Metric history of each run, keyed by loss."""
-        return {loss: tr.history for loss, tr in self.trainers.items()}
+    def heatmap(self, question: str, answer: str) -> tuple[dict[str, Any], str]:
+        """Per digit-token run: the answer-digit distributions for ``question``; and ``answer`` as written."""
+        token_runs = {loss: tr for loss, tr in self.trainers.items() if loss != "reg"}  # reg has no digit distribution
+        first = next(iter(self.trainers.values()))
+        return ({loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()},
+                first.task.to_target(answer))
 
-    def cached(self, name: str, version: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()`` again only when ``version`` changed (sample answers and heatmaps are not free)."""
-        hit = self._views.get(name)
-        if hit is None or hit[0] != version:
-            self._views[name] = (version, compute())
-        return self._views[name][1]
+
+def build_lab(base: TrainConfig, losses: Sequence[str], data_text: str | None = None) -> LabSession:
+    """The worker-side factory of a :class:`LabSession`; an uploaded task file arrives as ``data_text``.
+
+    The text is written to a temporary folder of the worker, removed when the session closes, so the
+    web server keeps no upload folder and a remote worker (Ray) gets the data with the spec.
+    """
+    if data_text is None:
+        return LabSession(base, losses)
+    folder = tempfile.mkdtemp(prefix="ntl_lab_")
+    try:
+        path = os.path.join(folder, "train.txt")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(data_text)
+        lab = LabSession(base.replace(data_path=path), losses)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    lab.cleanup.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return lab
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,7 @@ def verdict(histories: Mapping[str, Sequence[Mapping[str, Any]]], seed: int, spl
     """
     if BASELINE not in histories or len(histories) < 2:
         return Verdict(None, ("Add CE and at least one other loss to get a verdict against the baseline.",), None)
-    evals = {loss: {row["step"]: row for row in hist if row.get("split") == split} for loss, hist in histories.items()}
+    evals = {loss: {row["step"]: row for row in eval_rows(hist, split)} for loss, hist in histories.items()}
     common = set.intersection(*(set(rows) for rows in evals.values()))
     if not common:
         return Verdict(None, ("No evaluation yet: the verdict appears after the first evaluation step.",), None)

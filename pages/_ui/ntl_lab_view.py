@@ -1,63 +1,72 @@
 """Widgets of the training-lab page: settings, Start/Pause/Step/Reset, the live fragment and the replay tab.
 
-Per-session state lives in ``st.session_state`` (the :class:`LabSession` under ``LAB_KEY``); the
-shareable settings are mirrored in ``st.query_params``. Training only happens in :func:`_live_body`
-(one bounded tick per fragment run) or in the Step button, each time holding a server-wide slot.
+Per-session state lives in ``st.session_state`` (a :class:`~pages._ui.live_run.LiveRun` under ``LAB_KEY``,
+whose models train in a worker process); the shareable settings are mirrored in ``st.query_params``.
+Training only happens in :func:`_live_body` (bounded ticks per fragment run) or in the Step button,
+each time holding a server-wide slot.
 """
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from ntl_core.history import eval_rows
 from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
+from ntl_core.presets import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
-from pages._ui.live_training import TICK_INTERVAL_S, LiveControls
-from pages._ui.ntl_lab import LabSession, verdict
+from labkit.workers import RunSpec
+from pages._ui.live_run import LiveRun
+from pages._ui.live_training import LiveControls
+from pages._ui.ntl_lab import build_lab, verdict
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
-from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+from pages._ui.slots import torch_threads_from_env
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
-MAX_DIGITS = 6
-MAX_STEPS = 20_000
 MAX_UPLOAD_BYTES = 5_000_000
+UPLOADED = "uploaded.txt"  # stands for the upload in the page's config; the worker writes the real file
 N_SAMPLES = 8
 
-# widget key -> (query-param name, parser, bound check); junk in a shared link is ignored, never crashes
-_PARAMS = {
-    "lab_task": ("task", str, lambda v: v in TASKS and v != "file"),
-    "lab_digits": ("digits", int, lambda v: 1 <= v <= MAX_DIGITS),
-    "lab_reverse": ("reverse", parse_bool, lambda v: True),
-    "lab_model": ("model", str, lambda v: v in MODEL_PRESETS),
-    "lab_tokenizer": ("tok", str, lambda v: v in TOKENIZER_KINDS),
-    "lab_losses": ("losses", lambda s: [x for x in s.split(",") if x], lambda v: bool(v) and set(v) <= set(LOSSES)),
-    "lab_lambda": ("lam", float, lambda v: 0 <= v <= 2),
-    "lab_lr": ("lr", str, lambda v: True),  # checked on Start, with a message
-    "lab_batch": ("bs", int, lambda v: v in BATCH_SIZES),
-    "lab_steps": ("steps", int, lambda v: 10 <= v <= MAX_STEPS),
-    "lab_eval": ("eval", int, lambda v: 5 <= v <= 1000),
-}
+# The shareable settings, and the bounds their widgets use (a link can ask for a test preset).
+URL = UrlSpec(
+    choice("lab_preset", "preset", PRESETS),
+    choice("lab_task", "task", [t for t in TASKS if t != "file"]),
+    integer("lab_digits", "digits", 1, 6),
+    flag("lab_reverse", "reverse"),
+    choice("lab_model", "model", MODEL_PRESETS),
+    choice("lab_tokenizer", "tok", TOKENIZER_KINDS),
+    choices("lab_losses", "losses", LOSSES),
+    number("lab_lambda", "lam", 0.0, 2.0),
+    text("lab_lr", "lr"),  # checked on Start, with a message
+    choice("lab_batch", "bs", BATCH_SIZES, int),
+    integer("lab_steps", "steps", 10, 20_000),
+    integer("lab_eval", "eval", 5, 1000),
+)
+
+
+def _clip(key: str, value: int) -> int:
+    return int(min(max(value, URL[key].lo), URL[key].hi))
 
 
 def _apply_preset() -> None:
     """Fill every setting from the chosen preset (a widget callback, so it runs before the widgets draw)."""
     cfg = PRESETS[st.session_state["lab_preset"]]
     st.session_state.update({
-        "lab_task": cfg.task, "lab_digits": min(cfg.digits, MAX_DIGITS), "lab_reverse": cfg.reverse,
+        "lab_task": cfg.task, "lab_digits": _clip("lab_digits", cfg.digits), "lab_reverse": cfg.reverse,
         "lab_model": cfg.model, "lab_tokenizer": cfg.tokenizer, "lab_lambda": float(cfg.ntl_weight),
         "lab_lr": f"{cfg.lr:g}", "lab_batch": min(BATCH_SIZES, key=lambda b: abs(b - cfg.batch_size)),
-        "lab_steps": min(max(cfg.steps, 10), MAX_STEPS), "lab_eval": min(max(cfg.eval_every or 10, 5), 1000),
+        "lab_steps": _clip("lab_steps", cfg.steps), "lab_eval": _clip("lab_eval", cfg.eval_every or 10),
     })
 
 
@@ -65,21 +74,20 @@ def init_state() -> None:
     """First run of a session: preset defaults, then whatever a shared link overrides."""
     if "lab_preset" in st.session_state:
         return
-    preset = st.query_params.get("preset")
-    st.session_state["lab_preset"] = preset if preset in PRESETS else next(iter(PRESETS))
+    values, warnings = URL.parse(st.query_params.to_dict())
+    st.session_state["lab_preset"] = values.pop("lab_preset", next(iter(PRESETS)))
     _apply_preset()
     st.session_state["lab_losses"] = ["ce", "was"]
-    read_query_params(_PARAMS)
-
-
-def _write_query_params() -> None:
-    st.query_params["preset"] = st.session_state["lab_preset"]
-    write_query_params(_PARAMS)
+    st.session_state.update(values)
+    for warning in warnings:
+        st.warning(warning)
 
 
 def settings() -> None:
     """Draw the settings widgets (bounded, so one student cannot exhaust the server)."""
-    st.selectbox("Preset", list(PRESETS), key="lab_preset", on_change=_apply_preset,
+    current = st.session_state["lab_preset"]
+    offered = [*STUDENT_PRESETS, *([current] if current not in STUDENT_PRESETS else [])]  # test presets only by link
+    st.selectbox("Preset", offered, key="lab_preset", on_change=_apply_preset,
                  help="Fills every setting below; the CPU preset is ~90 s of training per run on a 2-core CPU (runs side by side share the CPU, so two take ~3 min).")
     st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
                    key="lab_losses")
@@ -89,33 +97,33 @@ def settings() -> None:
     if file_task:
         c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
     # Drawn even when unused: a widget that is not drawn loses its value in session_state.
-    c1.slider("Digits per operand", 1, MAX_DIGITS, key="lab_digits", disabled=file_task)
+    c1.slider("Digits per operand", URL["lab_digits"].lo, URL["lab_digits"].hi, key="lab_digits", disabled=file_task)
     c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
     c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
                  help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
                       "multi-digit tokens, for contrast (CE and regression only)")
-    c3.slider("NTL weight λ", 0.0, 2.0, step=0.05, key="lab_lambda")
+    c3.slider("NTL weight λ", URL["lab_lambda"].lo, URL["lab_lambda"].hi, step=0.05, key="lab_lambda")
     c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
     c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
-    c4.number_input("Steps per run", 10, MAX_STEPS, step=10, key="lab_steps")
-    c4.number_input("Evaluate every (steps)", 5, 1000, step=5, key="lab_eval",
+    c4.number_input("Steps per run", URL["lab_steps"].lo, URL["lab_steps"].hi, step=10, key="lab_steps")
+    c4.number_input("Evaluate every (steps)", URL["lab_eval"].lo, URL["lab_eval"].hi, step=5, key="lab_eval",
                     help="Each evaluation answers the held-out questions of both test splits.")
-    _write_query_params()
+    URL.write()
 
 
-def _uploaded_path() -> str:
-    """Save the uploaded data file where the trainer can read it; ValueError if there is none or it is too big."""
+def _uploaded_text() -> str:
+    """The uploaded data file's text (it travels to the training worker with the run's spec)."""
     upload = st.session_state.get("lab_file")
     if upload is None:
         raise ValueError("upload a question/answer .txt file first (task 'file')")
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file has {len(data)} bytes; the lab accepts at most {MAX_UPLOAD_BYTES}")
-    folder = Path(st.session_state.setdefault("lab_tmpdir", tempfile.mkdtemp(prefix="ntl_lab_")))
-    path = folder / "train.txt"
-    path.write_bytes(data)
-    return str(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
 
 
 def _config_from_widgets(seed: int) -> TrainConfig:
@@ -129,7 +137,7 @@ def _config_from_widgets(seed: int) -> TrainConfig:
         raise ValueError(f"learning rate must be a positive finite number, got {raw_lr!r}")
     file_task = st.session_state["lab_task"] == "file"
     return PRESETS[st.session_state["lab_preset"]].replace(
-        task=st.session_state["lab_task"], data_path=_uploaded_path() if file_task else None,
+        task=st.session_state["lab_task"], data_path=UPLOADED if file_task else None,
         interpolation_path=None, extrapolation_path=None,
         digits=int(st.session_state["lab_digits"]), reverse=bool(st.session_state["lab_reverse"]),
         model=st.session_state["lab_model"], tokenizer=st.session_state["lab_tokenizer"],
@@ -138,77 +146,92 @@ def _config_from_widgets(seed: int) -> TrainConfig:
     )
 
 
+def _build_run(seed: int) -> LiveRun:
+    """The comparison's spec (no model yet: the worker builds it once a slot is granted)."""
+    base, losses = _config_from_widgets(seed), list(st.session_state["lab_losses"])
+    if not losses:
+        raise ValueError("choose at least one loss to train")
+    text = _uploaded_text() if base.task == "file" else None
+    spec = RunSpec(build_lab, {"base": base, "losses": losses, "data_text": text}, threads=torch_threads_from_env())
+    return LiveRun(spec, {"base": base, "losses": losses})
+
+
 def _live_controls(seed: int) -> LiveControls:
     return LiveControls(
         key=LAB_KEY,
-        build=lambda: LabSession(_config_from_widgets(seed), st.session_state["lab_losses"]),
+        build=lambda: _build_run(seed),
         busy_hint="replay a pre-trained run in the other tab",
-        done_text=lambda lab: f"Finished: {lab.total_steps} steps per run.",
+        done_text=lambda run: f"Finished: {run.progress['total_steps']} steps per run.",
         noun="comparison",
+        views_method=None,
     )
 
 
 def controls(seed: int) -> None:
     """Start/Pause/Step/Reset and the message the last action left."""
-    lab: LabSession | None = st.session_state.get(LAB_KEY)
-    _live_controls(seed).buttons(started=bool(lab and lab.step),
-                                 settings_changed=lab is not None and _settings_changed(lab, seed))
+    run: LiveRun | None = st.session_state.get(LAB_KEY)
+    _live_controls(seed).buttons(started=bool(run and run.started),
+                                 settings_changed=run is not None and _settings_changed(run, seed))
 
 
-def _settings_changed(lab: LabSession, seed: int) -> bool:
+def _settings_changed(run: LiveRun, seed: int) -> bool:
     if st.session_state["lab_task"] == "file":
-        return False  # re-saving the upload just to compare is not worth it
+        return False  # comparing uploads is not worth it
     try:
         wanted = _config_from_widgets(seed)
     except ValueError:
         return True
-    return (wanted, list(st.session_state["lab_losses"])) != (lab.base, lab.losses)
+    return (wanted, list(st.session_state["lab_losses"])) != (run.meta["base"], run.meta["losses"])
 
 
 def live_panel(seed: int) -> None:
-    """The live part: a fragment that, while training, reruns by itself every ``TICK_INTERVAL_S``."""
-    lab = st.session_state.get(LAB_KEY)
-    st.fragment(run_every=TICK_INTERVAL_S if lab is not None and lab.running else None)(_live_body)(seed)
+    """The live part: a fragment that reruns by itself while training (or while waiting for a slot)."""
+    live = _live_controls(seed)
+    st.fragment(run_every=live.run_every)(_live_body)(seed)
 
 
 def _live_body(seed: int) -> None:
     """Ticks and redraws for up to ``FRAGMENT_RUN_S`` seconds, then ends; the timer starts the next run.
 
     Several ticks per fragment run, redrawn in place, because the gap between two timer-driven runs
-    (about 1 s on a busy 2-core laptop, measured) would otherwise idle the CPU for almost as long as a
-    tick trains. A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
+    (about 1 s on a busy 2-core laptop, measured) would otherwise idle the worker for almost as long as
+    a tick trains. A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
     this run at its next ``st`` call, i.e. after the current tick: Pause waits at most one tick.
     """
-    lab: LabSession | None = st.session_state.get(LAB_KEY)
-    if lab is None:
+    live = _live_controls(seed)
+    if live.poll_queue():
+        return
+    run: LiveRun | None = st.session_state.get(LAB_KEY)
+    if run is None:
         st.info("Press **Start** to train one small model per chosen loss, side by side, on the same data.")
         return
     progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
-    live = _live_controls(seed)
-    samples = _samples_view(lab)
+    samples = _samples_view(run)
     deadline = time.perf_counter() + FRAGMENT_RUN_S
     while True:
-        if lab.running:
-            live.train_tick(lab)
+        if run.running:
+            live.train_tick(run)
         with progress.container():
-            _show_progress(lab)
-        curves.plotly_chart(curves_figure(lab.histories()), width="stretch")
+            _show_progress(run)
+        curves.plotly_chart(curves_figure(run.histories()), width="stretch")
         with verdict_box.container():
-            _show_verdict(lab.histories(), seed)
+            _show_verdict(run.histories(), seed)
         if samples is not None:
-            samples(lab)
-        if not lab.running or time.perf_counter() >= deadline:
+            samples(run)
+        if not run.running or time.perf_counter() >= deadline:
             return
 
 
-def _show_progress(lab: LabSession) -> None:
+def _show_progress(run: LiveRun) -> None:
+    p = run.progress
     c1, c2, c3 = st.columns(3)
-    c1.metric("Step (each run)", f"{lab.step} / {lab.total_steps}")
-    c2.metric("Device", lab.device)
-    tick = lab.last_tick
+    c1.metric("Step (each run)", f"{p.get('step', 0)} / {p.get('total_steps', run.meta['base'].steps)}")
+    c2.metric("Device", p.get("device", "–"), help="Where the training worker runs the models.")
+    tick = run.last_tick
     c3.metric("Steps/s (all runs, last tick)", f"{tick.steps_per_second:.1f}" if tick else "–",
-              help="Optimiser steps of all runs together per second of wall time, evaluations included.")
-    st.progress(min(1.0, lab.step / lab.total_steps))
+              help="Optimiser steps of all runs together per second of the worker's wall time, evaluations "
+                   "included.")
+    st.progress(min(1.0, p.get("step", 0) / max(1, p.get("total_steps", 1))))
 
 
 def _show_verdict(histories: dict, seed: int) -> None:
@@ -219,54 +242,55 @@ def _show_verdict(histories: dict, seed: int) -> None:
                    "Try other seeds, or run `python -m ntl_core train --seeds 0,1,2,3,4` for a confidence interval.")
 
 
-def _sample_rows(lab: LabSession, split: str) -> pd.DataFrame:
-    first = next(iter(lab.trainers.values()))
-    pairs = first.sample_questions(N_SAMPLES, split)
-    table = {"question": [q for q, _ in pairs], "true answer": [a for _, a in pairs]}
-    for loss, tr in lab.trainers.items():
-        answers = tr.predict([q for q, _ in pairs])
-        table[loss_label(loss)] = [f"{got} {'✓' if got == a else '✗'}" for got, (_, a) in zip(answers, pairs)]
-    return pd.DataFrame(table)
-
-
-def _samples_view(lab: LabSession):
+def _samples_view(run: LiveRun):
     """Draw the sample widgets once; return a function that (re)draws the table and heatmap when they change.
 
-    While training they change at each new evaluation (answers between evaluations are not worth a
-    tick's time); when paused, at every step. Returns None before the first step.
+    The answers come from the training worker. While training they change at each new evaluation
+    (answers between evaluations are not worth a tick's time); when paused, at every step. Returns
+    None before the first step, and a caption instead once the model is freed (finished runs keep
+    only their curves).
     """
-    if not lab.step:
+    if not run.started:
         return None
-    first = next(iter(lab.trainers.values()))
-    token_runs = {loss: tr for loss, tr in lab.trainers.items() if loss != "reg"}  # reg has no digit distribution
+    if not run.has_model:
+        st.caption("Sample answers and the digit heatmap need the model, which was freed when the run ended "
+                   "(so the server keeps memory for other students). The curves above are complete.")
+        return None
+    splits = run.progress.get("splits", ["interpolation"])
+    token_runs = [loss for loss in run.meta["losses"] if loss != "reg"]  # reg has no digit distribution
     left, right = st.columns(2)
-    split = left.radio("Test questions", first.available_splits, horizontal=True, key="lab_split",
+    split = left.radio("Test questions", splits, horizontal=True, key="lab_split",
                        help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
-    pairs = first.sample_questions(N_SAMPLES, split)
-    question = right.selectbox("Question for the heatmap", [q for q, _ in pairs], key="lab_heat_q") \
+    table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+    pairs = dict(zip(table["question"], table["true answer"]))
+    question = right.selectbox("Question for the heatmap", list(pairs), key="lab_heat_q") \
         if token_runs and pairs else None
     table_box, heat_box, caption_box = st.empty(), st.empty(), st.empty()
     shown: dict[str, object] = {}
 
-    def draw(lab: LabSession) -> None:
-        evals = [row["step"] for row in next(iter(lab.histories().values())) if "split" in row]
-        version = (evals[-1] if evals else 0) if lab.running else lab.step
-        if shown.get("version") == version:
+    def draw(run: LiveRun) -> None:
+        evals = [row["step"] for row in eval_rows(next(iter(run.histories().values()), []))]
+        version = (evals[-1] if evals else 0) if run.running else run.progress.get("step")
+        if shown.get("version") == version or not run.has_model:
             return
         shown["version"] = version
-        table = lab.cached(f"samples-{split}", version, lambda: _sample_rows(lab, split))
-        table_box.dataframe(table, hide_index=True, width="stretch")
-        if question is None:
+        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+        table_box.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        if question is None or question not in pairs:
             return
-        answer = dict(pairs)[question]
-        fig = lab.cached(f"heat-{question}", version, lambda: digit_heatmaps(
-            {loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()}, question,
-            first.task.to_target(answer)))
+        fig = run.cached(f"heat-{question}", lambda: digit_heatmaps(
+            *_heat_inputs(run.query("heatmap", question, pairs[question]), question)))
         heat_box.plotly_chart(fig, width="stretch")
         caption_box.caption("Rows: answer positions in the order the model writes them"
-                            + (" (units first)." if lab.base.reverse else "."))
+                            + (" (units first)." if run.meta["base"].reverse else "."))
 
     return draw
+
+
+def _heat_inputs(answer: tuple[dict, str], question: str) -> tuple[dict, str, str]:
+    """The worker's ``(probs per loss, written answer)`` as :func:`digit_heatmaps`'s arguments."""
+    probs, written = answer
+    return probs, question, written
 
 
 def _is_ntl_run(folder: Path) -> bool:

@@ -8,7 +8,6 @@ computed with the library's own ``predict``/``evaluate`` and cached per finished
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from qcbnn_core.objectives import KL_ESTIMATORS, objective_mode
 from qcbnn_core.runs import RunRecord
 from qcbnn_core.study import COLLAPSE_MARGIN, load_summary
 from qcbnn_core.trainer import TrainConfig, Trainer
+from pages._ui.lockstep import LockstepSession
 
 MEASURE_LABELS = {"predictive_entropy": "predictive entropy", "expected_entropy": "expected entropy",
                   "mutual_information": "mutual information", "std_p_positive": "std of p(positive)"}
@@ -143,18 +143,8 @@ def result_from_run(record: RunRecord) -> ModelResult:
     )
 
 
-@dataclass
-class Tick:
-    steps: int
-    seconds: float
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.seconds if self.seconds > 0 else float("nan")
-
-
-class LabSession:
-    """Several trainers on one dataset, advanced in lockstep.
+class LabSession(LockstepSession):
+    """Several trainers on one dataset, advanced in lockstep (in a training worker; see the module docstring).
 
     Args:
         data: the dataset.
@@ -166,15 +156,28 @@ class LabSession:
         if not models:
             raise ValueError("choose at least one model to train")
         self.data, self.models, self.cfg = data, dict(models), cfg
-        self.trainers = {name: Trainer(data, mc, cfg) for name, mc in models.items()}
-        self.key: tuple = ()  # the page's settings this session was built from (to spot changed settings)
-        self.running = False
-        self.last_tick: Tick | None = None
+        super().__init__({name: Trainer(data, mc, cfg) for name, mc in models.items()})
         self._results: dict[str, tuple[int, ModelResult]] = {}
 
     @property
-    def finished(self) -> bool:
-        return all(t.done for t in self.trainers.values())
+    def trainers(self) -> dict[str, Trainer]:
+        return self.members
+
+    @staticmethod
+    def _advance(trainer: Trainer) -> None:
+        """One optimiser step; at an epoch's end, close the epoch (validation scores, weight snapshot)."""
+        if trainer.global_step - trainer.epoch_index * trainer.steps_per_epoch >= trainer.steps_per_epoch:
+            trainer.epoch()
+        else:
+            trainer.step(1)
+
+    @staticmethod
+    def _done(trainer: Trainer) -> bool:
+        return trainer.done
+
+    @staticmethod
+    def _history(trainer: Trainer) -> list[dict]:
+        return trainer.history
 
     @property
     def epoch(self) -> int:
@@ -185,33 +188,12 @@ class LabSession:
     def total_steps(self) -> int:
         return sum(t.total_steps for t in self.trainers.values())
 
-    @property
     def steps_done(self) -> int:
         return sum(t.global_step for t in self.trainers.values())
 
-    @staticmethod
-    def _advance(trainer: Trainer) -> None:
-        """One optimiser step; at an epoch's end, close the epoch (validation scores, weight snapshot)."""
-        if trainer.global_step - trainer.epoch_index * trainer.steps_per_epoch >= trainer.steps_per_epoch:
-            trainer.epoch()
-        else:
-            trainer.step(1)
-
-    def tick(self, budget_s: float) -> Tick:
-        """Advance every unfinished model by one step in turn until ``budget_s`` seconds are used (at least once)."""
-        t0 = time.perf_counter()
-        before = self.steps_done
-        while not self.finished:
-            for trainer in self.trainers.values():
-                if not trainer.done:
-                    self._advance(trainer)
-            if time.perf_counter() - t0 >= budget_s:
-                break
-        self.last_tick = Tick(self.steps_done - before, time.perf_counter() - t0)
-        return self.last_tick
-
-    def histories(self) -> dict[str, list[dict]]:
-        return {name: t.history for name, t in self.trainers.items()}
+    def progress(self) -> dict:
+        return {**super().progress(), "epoch": self.epoch, "total_steps": self.total_steps,
+                "device": str(next(iter(self.trainers.values())).device)}
 
     def snapshots(self) -> dict[str, np.ndarray]:
         """``{name: (E+1, S, n_weights)}`` weight draws per saved epoch."""
@@ -227,6 +209,18 @@ class LabSession:
                 self._results[name] = cached
             out[name] = cached[1]
         return out
+
+    def evaluate(self) -> dict[str, ModelResult]:
+        return self.results()
+
+    def views(self) -> dict:
+        """Everything the result panels draw, in one answer (fetched on Pause and at the end, inside the slot)."""
+        return {"snapshots": self.snapshots(), "results": self.results() if self.epoch else {}}
+
+
+def build_lab(data: QCBNNDataset, models: dict[str, ModelConfig], cfg: TrainConfig) -> LabSession:
+    """The worker-side factory (module level, so a run spec pickles by reference)."""
+    return LabSession(data, models, cfg)
 
 
 # ----------------------------------------------------------------------------- verdicts and tables

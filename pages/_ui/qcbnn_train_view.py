@@ -1,7 +1,7 @@
 """Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs,
 the multi-seed verdict and a glossary.
 
-Per-session state: the :class:`~pages._ui.qcbnn_lab.LabSession` objects in ``st.session_state``
+Per-session state: :class:`~pages._ui.live_run.LiveRun` objects in ``st.session_state`` (models in workers)
 (``LAB_KEY`` for QCBNN vs. BNN, ``STUDY_KEY`` for the architecture study). Training happens only in a
 fragment tick or the Step button, each holding a server-wide training slot for its duration.
 """
@@ -18,39 +18,41 @@ from qcbnn_core import ANSATZ_PRESETS, plots
 from qcbnn_core.ansatz import DEFAULT_PRESET
 from qcbnn_core.data import QCBNNDataset
 from qcbnn_core.metrics import UNCERTAINTY_MEASURES
-from qcbnn_core.objectives import KL_ESTIMATORS
+from qcbnn_core.objectives import KL_ESTIMATORS, objective_mode
 from qcbnn_core.study import best_family, verdict
 from qcbnn_core.generator import MECHANISM_LABELS
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
+from labkit.workers import RunSpec
+from pages._ui.live_run import LiveRun
 from pages._ui.live_training import LiveControls
-from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, LabSession, ModelResult, certainty_order, gap_verdict,
+from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab, certainty_order, gap_verdict,
                                  largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
-from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+from pages._ui.slots import torch_threads_from_env
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
 DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
                "breast_cancer": "sklearn breast cancer (tabular)", "breastmnist": "BreastMNIST (upload .npz)"}
-MAX_TRAIN = 546
 GALLERY = 6
 
-_PARAMS = {
-    "qt_data": ("data", str, lambda v: v in DATA_LABELS and v != "breastmnist"),
-    "qt_ntrain": ("ntrain", int, lambda v: 16 <= v <= MAX_TRAIN),
-    "qt_epochs": ("epochs", int, lambda v: 1 <= v <= 30),
-    "qt_batch": ("bs", int, lambda v: v in (16, 32, 64)),
-    "qt_ansatz": ("ansatz", str, lambda v: v in ANSATZ_PRESETS),
-    "qt_mech": ("mech", str, lambda v: v in MECHANISMS),
-    "qt_mlp": ("mlp", parse_bool, lambda v: True),
-    "qt_cnn": ("cnn", parse_bool, lambda v: True),
-    "qt_strain": ("strain", int, lambda v: 1 <= v <= 16),
-    "qt_seval": ("seval", int, lambda v: 4 <= v <= 128),
-    "qt_study_ansatz": ("study", lambda s: [x for x in s.split(",") if x],
-                        lambda v: bool(v) and set(v) <= set(ANSATZ_PRESETS)),
-    "qt_study_epochs": ("study_epochs", int, lambda v: 1 <= v <= 10),
-}
+# The shareable settings, and the bounds their widgets use (sizes bounded for a shared server).
+URL = UrlSpec(
+    choice("qt_data", "data", [d for d in DATA_LABELS if d != "breastmnist"]),
+    integer("qt_ntrain", "ntrain", 16, 546),
+    integer("qt_epochs", "epochs", 1, 30),
+    choice("qt_batch", "bs", (16, 32, 64), int),
+    choice("qt_ansatz", "ansatz", ANSATZ_PRESETS),
+    choice("qt_mech", "mech", MECHANISMS),
+    flag("qt_mlp", "mlp"),
+    flag("qt_cnn", "cnn"),
+    integer("qt_strain", "strain", 1, 16),
+    integer("qt_seval", "seval", 4, 128),
+    choices("qt_study_ansatz", "study", ANSATZ_PRESETS),
+    integer("qt_study_epochs", "study_epochs", 1, 10),
+)
 _DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
              "qt_mech": "semi_implicit", "qt_strain": 8, "qt_seval": 32, "qt_mlp": True, "qt_cnn": True,
              "qt_study_ansatz": ["constrained_crx", "ry_cnot", "ryrz_product"], "qt_study_epochs": 3}
@@ -61,7 +63,8 @@ def init_state() -> None:
     if "qt_data" in st.session_state:
         return
     st.session_state.update(_DEFAULTS)
-    read_query_params(_PARAMS)
+    for warning in URL.read():
+        st.warning(warning)
 
 
 # ----------------------------------------------------------------------------- data
@@ -86,7 +89,7 @@ def data_section(seed: int) -> QCBNNDataset | None:
     """Data choice, upload validation and the per-class gallery; None (after an error message) when unusable."""
     c1, c2 = st.columns([2, 1])
     c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, key="qt_data", horizontal=True)
-    c2.slider("Training examples (at most)", 16, MAX_TRAIN, step=8, key="qt_ntrain",
+    c2.slider("Training examples (at most)", URL["qt_ntrain"].lo, URL["qt_ntrain"].hi, step=8, key="qt_ntrain",
               help="Fewer examples train faster; the validation and test splits stay the same.")
     if st.session_state["qt_data"] == "breastmnist":
         st.file_uploader("MedMNIST breastmnist.npz (28×28)", type=["npz"], key="qt_upload",
@@ -131,17 +134,17 @@ def settings() -> None:
                   "the weights have a density and the KL is a proper bound. Born + adversarial: the old option; its "
                   "weights lie on a 6-dimensional surface, the KL is only a learned regulariser and the spread "
                   "collapses in training. Bitstring + jitter: independent binned weights with an exact density.")
-    c2.slider("Epochs", 1, 30, key="qt_epochs")
-    c2.select_slider("Batch size", (16, 32, 64), key="qt_batch")
-    c3.slider("Weight draws per step", 1, 16, key="qt_strain")
-    c3.slider("Weight draws for predictions", 4, 128, key="qt_seval")
+    c2.slider("Epochs", URL["qt_epochs"].lo, URL["qt_epochs"].hi, key="qt_epochs")
+    c2.select_slider("Batch size", URL["qt_batch"].options, key="qt_batch")
+    c3.slider("Weight draws per step", URL["qt_strain"].lo, URL["qt_strain"].hi, key="qt_strain")
+    c3.slider("Weight draws for predictions", URL["qt_seval"].lo, URL["qt_seval"].hi, key="qt_seval")
     c4.checkbox("MLP generator (classical control)", key="qt_mlp",
                 help="Same 6 noise numbers, same 64 outcomes, same weight map and mechanism as the QCBNN, with a "
                      "small MLP in the circuit's place: if it matches the QCBNN, the effect is not quantum.")
     c4.checkbox("CNN (deterministic)", key="qt_cnn",
                 help="One weight vector; its only uncertainty is the softmax entropy (mutual information 0).")
     c4.caption("Same seed for every model: same data order, same initial classical layer, same noise streams.")
-    write_query_params(_PARAMS)
+    URL.write()
 
 
 def _train_cfg(seed: int, epochs: int) -> TrainConfig:
@@ -167,14 +170,20 @@ def _controls(prefix_ansatz: str) -> dict[str, ModelConfig]:
     return out
 
 
-def build_compare(seed: int) -> LabSession:
+def _run(seed: int, models: dict[str, ModelConfig], epochs: int, key: tuple) -> LiveRun:
+    """A run's spec (no model yet: a worker builds it once a slot is granted) and what the page knows of it."""
+    cfg = _train_cfg(seed, epochs)
+    spec = RunSpec(build_lab, {"data": current_data(seed), "models": models, "cfg": cfg},
+                   threads=torch_threads_from_env())
+    return LiveRun(spec, {"key": key, "cfg": cfg, "models": dict(models)})
+
+
+def build_compare(seed: int) -> LiveRun:
     """QCBNN, the BNN and the chosen controls on the chosen data, same seed."""
     ansatz = st.session_state["qt_ansatz"]
     models = {"QCBNN": ModelConfig(kind="qcbnn", ansatz=ansatz, mechanism=st.session_state["qt_mech"]),
               "BNN": ModelConfig(kind="bnn"), **_controls(ansatz)}
-    lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_epochs"])))
-    lab.key = compare_key(seed)
-    return lab
+    return _run(seed, models, int(st.session_state["qt_epochs"]), compare_key(seed))
 
 
 def study_key(seed: int) -> tuple:
@@ -184,7 +193,7 @@ def study_key(seed: int) -> tuple:
             st.session_state.get("qt_study_bnn", True), st.session_state.get("qt_mlp"), st.session_state.get("qt_cnn"))
 
 
-def build_study(seed: int) -> LabSession:
+def build_study(seed: int) -> LiveRun:
     """One QCBNN per chosen ansatz (and the BNN and the chosen controls as references), same seed."""
     chosen = list(st.session_state["qt_study_ansatz"])
     if not chosen:
@@ -193,60 +202,77 @@ def build_study(seed: int) -> LabSession:
     if st.session_state.get("qt_study_bnn", True):
         models["BNN"] = ModelConfig(kind="bnn")
     models.update(_controls(chosen[0]))
-    lab = LabSession(current_data(seed), models, _train_cfg(seed, int(st.session_state["qt_study_epochs"])))
-    lab.key = study_key(seed)
-    return lab
+    return _run(seed, models, int(st.session_state["qt_study_epochs"]), study_key(seed))
 
 
 # ----------------------------------------------------------------------------- Start / Pause / Step / Reset
-def _runner(key: str, build: Callable[[int], LabSession], seed: int) -> LiveControls:
-    return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab",
-                        lambda lab: f"Finished: {lab.epoch} epoch{'' if lab.epoch == 1 else 's'}.")
+def _epochs_text(run: LiveRun) -> str:
+    epoch = run.progress.get("epoch", 0)
+    return f"Finished: {epoch} epoch{'' if epoch == 1 else 's'}."
 
 
-def run_panel(key: str, build: Callable[[int], LabSession], current_key: Callable[[int], tuple], seed: int,
-              body: Callable[[LabSession], None], idle_text: str) -> None:
-    """Start/Pause/Step/Reset for the lab under ``key``, then its live view (progress + ``body``)."""
+def _runner(key: str, build: Callable[[int], LiveRun], seed: int) -> LiveControls:
+    return LiveControls(key, lambda: build(seed), "open a saved run directory in the last tab", _epochs_text,
+                        views_method="views")
+
+
+def run_panel(key: str, build: Callable[[int], LiveRun], current_key: Callable[[int], tuple], seed: int,
+              body: Callable[[LiveRun], None], idle_text: str) -> None:
+    """Start/Pause/Step/Reset for the run under ``key``, then its live view (progress + ``body``)."""
     runner = _runner(key, build, seed)
-    lab: LabSession | None = runner.session
-    changed = lab is not None and lab.key != current_key(seed)
-    runner.buttons(started=bool(lab and lab.steps_done), settings_changed=changed)
+    run: LiveRun | None = runner.session
+    changed = run is not None and run.meta["key"] != current_key(seed)
+    runner.buttons(started=bool(run and run.started), settings_changed=changed)
 
-    def with_progress(live: LabSession) -> None:
+    def with_progress(live: LiveRun) -> None:
         _progress(live)
         body(live)
 
     runner.fragment(with_progress, idle_text)
 
 
-def _progress(lab: LabSession) -> None:
+def _progress(run: LiveRun) -> None:
+    p = run.progress
     c1, c2, c3 = st.columns(3)
-    c1.metric("Epochs done (every model)", f"{lab.epoch} / {lab.cfg.epochs}")
-    c2.metric("Optimiser steps (all models)", f"{lab.steps_done} / {lab.total_steps}")
-    tick = lab.last_tick
+    c1.metric("Epochs done (every model)", f"{p.get('epoch', 0)} / {run.meta['cfg'].epochs}")
+    c2.metric("Optimiser steps (all models)", f"{p.get('steps_done', 0)} / {p.get('total_steps', '–')}")
+    tick = run.last_tick
     c3.metric("Steps/s (last tick)", f"{tick.steps_per_second:.1f}" if tick and tick.steps else "–",
-              help=f"Device of the classical part: {next(iter(lab.trainers.values())).device}")
-    st.progress(min(1.0, lab.steps_done / max(lab.total_steps, 1)))
+              help=f"Device of the classical part, in the training worker: {p.get('device', '–')}")
+    st.progress(min(1.0, p.get("steps_done", 0) / max(p.get("total_steps", 1), 1)))
+
+
+def _snapshots(run: LiveRun) -> dict[str, np.ndarray]:
+    """Weight draws per saved epoch: from the worker (new ones only after an epoch), or the settled views."""
+    if run.has_model:
+        return run.cached("snapshots", lambda: run.query("snapshots"), version=run.progress.get("epoch"))
+    return run.views.get("snapshots", {})
 
 
 # ----------------------------------------------------------------------------- charts
-def compare_body(lab: LabSession) -> None:
+def compare_body(run: LiveRun) -> None:
     """Curves, weight distributions and (when paused or finished) the uncertainty results."""
-    if lab.epoch == 0:
+    if run.progress.get("epoch", 0) == 0:
         st.info("Curves appear after the first epoch (validation scores are computed at each epoch's end).")
         return
-    curves(lab, "qt_curves")
-    weights_panel(lab.snapshots(), lab.cfg.prior_sigma, "qt_w")
-    if lab.running:
+    curves(run, "qt_curves")
+    snapshots = _snapshots(run)
+    if snapshots:
+        weights_panel(snapshots, run.meta["cfg"].prior_sigma, "qt_w")
+    if run.running:
         st.caption("Pause (or wait for the end) to score the test split: uncertainty, calibration and gallery.")
         return
-    results_panel(lab.results(), lab.data, "qt_res")
+    results = run.views.get("results")
+    if not results:
+        st.caption("Press Pause while training (or wait for the end) to score the test split.")
+        return
+    results_panel(results, run.spec.kwargs["data"], "qt_res")
 
 
-def curves(lab: LabSession, key: str) -> None:
+def curves(run: LiveRun, key: str) -> None:
     """Loss curves on separate axes (named by KL estimator), validation accuracy and ECE shared."""
-    notes = {name: KL_ESTIMATORS[t.objective.mode] for name, t in lab.trainers.items()}
-    st.plotly_chart(plots.curves_figure(lab.histories(), notes), width="stretch", key=key)
+    notes = {name: KL_ESTIMATORS[objective_mode(mc.kind, mc.mechanism)] for name, mc in run.meta["models"].items()}
+    st.plotly_chart(plots.curves_figure(run.histories(), notes), width="stretch", key=key)
     st.caption("Each model's −ELBO has its own axis: the KL part comes from a different estimator per model "
                "(closed form for the BNN, a SIVI upper bound or an adversarial estimate for generators, none for "
                "the CNN), so the levels are not comparable across models — compare the accuracy and ECE panels.")
@@ -344,26 +370,26 @@ def gallery(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str
 def study_settings() -> None:
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect("Ansätze to compare", list(ANSATZ_PRESETS), key="qt_study_ansatz", max_selections=5)
-    c2.slider("Epochs each", 1, 10, key="qt_study_epochs")
+    c2.slider("Epochs each", URL["qt_study_epochs"].lo, URL["qt_study_epochs"].hi, key="qt_study_epochs")
     c3.checkbox("Include the BNN", value=True, key="qt_study_bnn")
     c3.caption("The MLP and CNN controls follow the checkboxes of the first tab's settings.")
-    write_query_params(_PARAMS)
+    URL.write()
 
 
-def study_body(lab: LabSession) -> None:
-    if lab.epoch:
-        curves(lab, "qt_study_curves")
-    if not lab.finished:
+def study_body(run: LiveRun) -> None:
+    if run.progress.get("epoch"):
+        curves(run, "qt_study_curves")
+    if not run.finished or not run.views.get("results"):
         st.caption("The table and bar chart appear when every model has finished its epochs.")
         return
-    results = lab.results()
+    results = run.views["results"]
     table = study_table(results)
     st.dataframe(table.round(4), hide_index=True, width="stretch")
     st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
     best = largest_gap(results)
     collapsed = [n for n, r in results.items() if r.collapsed]
-    st.caption(f"One seed, same data, {lab.cfg.epochs} epoch(s) each. Largest predictive-entropy gap among models "
-               f"above the base rate: **{best or 'none'}**."
+    st.caption(f"One seed, same data, {run.meta['cfg'].epochs} epoch(s) each. Largest predictive-entropy gap among "
+               f"models above the base rate: **{best or 'none'}**."
                + (f" At the base rate, not ranked: {', '.join(collapsed)}." if collapsed else "")
                + " Brief runs on one seed: differences within the error bars are not evidence; the *Multi-seed "
                  "verdict* tab has the study over seeds.")

@@ -1,51 +1,125 @@
-"""Server-wide cap on concurrent training runs, shared by every training page.
+"""Server-wide training slots with a fair queue, shared by every training page.
 
-A teacher's laptop serves ~30 students; each live training run takes a CPU core, so only
-``max_runs`` sessions may train at once. Sessions that vanish (closed tab) never call
-``release``; their slot expires after ``ttl_s`` seconds without a heartbeat.
+Each live training run takes a worker (a CPU core, or a share of a GPU), so only ``max_runs``
+sessions may train at once; the others wait in a first-come, first-served queue and start by
+themselves when a slot frees. Sessions that vanish (closed tab) never call ``release``: a slot or a
+queue place expires after ``ttl_s`` seconds without a heartbeat (the training page beats on every
+tick, a queued page every couple of seconds).
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 
-class TrainingSlots:
-    """Thread-safe registry of which sessions currently hold a training slot."""
+class QueueFull(RuntimeError):
+    """The waiting list is at its cap (``APP_MAX_QUEUED``)."""
 
-    def __init__(self, max_runs: int, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+
+class TrainingSlots:
+    """Thread-safe registry of who holds a training slot and who waits for one.
+
+    Args:
+        max_runs: slots (concurrent training runs).
+        ttl_s: a holder or a waiting session that has not been heard of for this long is dropped.
+        clock: monotonic seconds (tests pass a fake).
+        max_queued: longest waiting list; past it :meth:`request` raises :class:`QueueFull`.
+    """
+
+    def __init__(self, max_runs: int, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 max_queued: int = 30):
         if max_runs < 1:
             raise ValueError(f"max_runs must be at least 1, got {max_runs}")
         self.max_runs = max_runs
         self.ttl_s = ttl_s
+        self.max_queued = max_queued
         self._clock = clock
         self._lock = threading.Lock()
-        self._last_seen: dict[str, float] = {}
+        self._last_seen: dict[str, float] = {}  # holders
+        self._since: dict[str, float] = {}  # when each holder got its slot
+        self._queue: deque[str] = deque()
+        self._queue_seen: dict[str, float] = {}
+        self._holds: deque[float] = deque(maxlen=20)  # recent slot holding times, for the wait estimate
 
     def _expire(self, now: float) -> None:
         for key in [k for k, t in self._last_seen.items() if now - t > self.ttl_s]:
-            del self._last_seen[key]
+            self._drop_holder(key, now)
+        for key in [k for k, t in self._queue_seen.items() if now - t > self.ttl_s]:
+            self._queue.remove(key)
+            del self._queue_seen[key]
 
-    def acquire(self, holder: str) -> bool:
-        """Take (or refresh) a slot for ``holder``; False when all slots are held by others."""
+    def _drop_holder(self, holder: str, now: float) -> None:
+        if self._last_seen.pop(holder, None) is not None:
+            self._holds.append(now - self._since.pop(holder))
+
+    def request(self, holder: str) -> int:
+        """Take or refresh a slot (returns 0), or join/refresh the queue (returns the 1-based position).
+
+        A slot goes to whoever is first in the queue: a newcomer never overtakes a waiting session.
+
+        Raises:
+            QueueFull: no slot free and ``max_queued`` sessions already wait.
+        """
         with self._lock:
             now = self._clock()
             self._expire(now)
-            if holder in self._last_seen or len(self._last_seen) < self.max_runs:
+            if holder in self._last_seen:
                 self._last_seen[holder] = now
-                return True
+                return 0
+            if holder not in self._queue_seen:
+                if len(self._queue) >= self.max_queued:
+                    raise QueueFull(f"{len(self._queue)} sessions are already waiting")
+                self._queue.append(holder)
+            self._queue_seen[holder] = now
+            free = self.max_runs - len(self._last_seen)
+            position = self._queue.index(holder) + 1
+            if position <= free:
+                self._queue.remove(holder)
+                del self._queue_seen[holder]
+                self._last_seen[holder] = self._since[holder] = now
+                return 0
+            return position - max(free, 0)
+
+    def acquire(self, holder: str) -> bool:
+        """Take (or refresh) a slot right now; False when none is free (then ``holder`` waits in the queue)."""
+        try:
+            return self.request(holder) == 0
+        except QueueFull:
             return False
 
     def release(self, holder: str) -> None:
+        """Give the slot back, or leave the queue."""
         with self._lock:
-            self._last_seen.pop(holder, None)
+            self._drop_holder(holder, self._clock())
+            if holder in self._queue_seen:
+                self._queue.remove(holder)
+                del self._queue_seen[holder]
 
     def in_use(self) -> int:
         with self._lock:
             self._expire(self._clock())
             return len(self._last_seen)
+
+    def waiting(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._queue)
+
+    def wait_estimate_s(self, position: int) -> float | None:
+        """Rough wait for queue ``position``: whole rounds of ``max_runs`` runs × the median recent holding time.
+
+        None until some run has given its slot back (nothing to estimate from).
+        """
+        with self._lock:
+            holds = sorted(self._holds)
+        if not holds or position < 1:
+            return None
+        median = holds[len(holds) // 2]
+        return math.ceil(position / self.max_runs) * median
 
 
 def positive_int_from_env(name: str, default: int) -> int:
@@ -58,16 +132,27 @@ def positive_int_from_env(name: str, default: int) -> int:
     return max(1, value)
 
 
-def max_runs_from_env(default: int = 4) -> int:
-    """Cap from ``APP_MAX_TRAINING_RUNS`` (a teacher can raise it on a GPU box)."""
-    return positive_int_from_env("APP_MAX_TRAINING_RUNS", default)
+def cpu_workers_from_env(default: int = 4) -> int:
+    """Concurrent CPU training runs: ``APP_CPU_WORKERS`` (``APP_MAX_TRAINING_RUNS``, its old name, also works)."""
+    fallback = positive_int_from_env("APP_MAX_TRAINING_RUNS", default)
+    return positive_int_from_env("APP_CPU_WORKERS", fallback)
+
+
+def gpu_workers_from_env(default: int = 8) -> int:
+    """Concurrent training runs sharing the GPU(s): ``APP_GPU_WORKERS``."""
+    return positive_int_from_env("APP_GPU_WORKERS", default)
+
+
+def max_queued_from_env(default: int = 30) -> int:
+    """Longest waiting list: ``APP_MAX_QUEUED``."""
+    return positive_int_from_env("APP_MAX_QUEUED", default)
 
 
 def torch_threads_from_env(default: int = 1) -> int:
-    """Torch intra-op threads for the app from ``APP_TORCH_THREADS``.
+    """Torch intra-op threads for the app and for each training worker from ``APP_TORCH_THREADS``.
 
-    One by default: the server trains several sessions at once in script threads, and
-    with the browser on the same CPU a multi-threaded pool was measured 9x slower per step
-    (0.11x of bare-CLI speed with 2 threads, 0.92x with 1, on a 2-core machine).
+    One by default: several runs train at once on few cores, and with the browser on the same CPU a
+    multi-threaded pool was measured 9x slower per step (0.11x of bare-CLI speed with 2 threads,
+    0.92x with 1, on a 2-core machine).
     """
     return positive_int_from_env("APP_TORCH_THREADS", default)

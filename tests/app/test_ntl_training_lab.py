@@ -12,13 +12,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import pages._ui.live_training as live_training
+import pages._ui.ntl_lab as ntl_lab
 import pages._ui.ntl_lab_view as view
 from ntl_core.training import PRESETS, Trainer
 from pages._ui.slots import TrainingSlots
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ntl_training_lab.py")
-TINY = {"preset": "Tiny (tests)", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
+TINY = {"preset": "tiny", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +50,10 @@ def _step_metric(at: AppTest) -> str:
     return next(m.value for m in at.metric if m.label == "Step (each run)")
 
 
+def _step(run) -> int:
+    return run.progress.get("step", 0)
+
+
 def test_start_step_pause_reset_changes_metrics(slots):
     at = _app()
     assert not at.exception
@@ -56,12 +61,14 @@ def test_start_step_pause_reset_changes_metrics(slots):
     assert at.session_state["lab_digits"] == 1 and at.session_state["lab_steps"] == 10
 
     at.button(key="lab_step").click().run()
-    lab = at.session_state[view.LAB_KEY]
-    assert not at.exception and not lab.running and lab.step == 1
+    run = at.session_state[view.LAB_KEY]
+    lab = run.handle.target  # the in-process backend hands out the worker's session
+    assert not at.exception and not run.running and _step(run) == 1
     assert slots.in_use() == 0  # Step gives its slot back at once
-    assert _step_metric(at) == f"{lab.step} / 10"
-    for loss, hist in lab.histories().items():
-        assert [r["step"] for r in hist if "split" not in r] == list(range(1, lab.step + 1)), loss
+    assert _step_metric(at) == f"{_step(run)} / 10"
+    for loss, hist in run.histories().items():  # the page's mirror of the worker's rows
+        assert hist == lab.trainers[loss].history
+        assert [r["step"] for r in hist if "split" not in r] == list(range(1, _step(run) + 1)), loss
 
     # The sample table shows each run's own greedy answers, marked against the true answer.
     table = at.dataframe[0].value
@@ -74,52 +81,86 @@ def test_start_step_pause_reset_changes_metrics(slots):
         assert list(table[col]) == [f"{g} {'✓' if g == a else '✗'}" for g, (_, a) in zip(answers, pairs)]
 
     at.button(key="lab_start").click().run()
-    assert lab.running and slots.in_use() == 1
-    assert lab.step == 2  # the fragment ticked once in the run that followed the click
-    while lab.step < 5:  # each run() stands for one tick of the fragment
+    assert run.running and slots.in_use() == 1
+    assert _step(run) == 2  # the fragment ticked once in the run that followed the click
+    while _step(run) < 5:  # each run() stands for one tick of the fragment
         at.run()
-    assert lab.step == 5 and lab.running and not at.exception
+    assert _step(run) == 5 and run.running and not at.exception
     # The first evaluation (every 5 steps) gives a verdict built from the eval rows of both runs.
     ce_row = [r for r in lab.trainers["ce"].history if r.get("split") == "interpolation"][0]
     verdict_text = _texts([*at.success, *at.warning])
     assert "at step 5" in verdict_text and f"{ce_row['exact_match']:.3g}" in verdict_text
 
     at.button(key="lab_pause").click().run()
-    assert not lab.running and slots.in_use() == 0 and lab.step == 5
+    assert not run.running and slots.in_use() == 0 and _step(run) == 5
     at.run()
-    assert lab.step == 5, "a paused lab must not train"
+    assert _step(run) == 5, "a paused lab must not train"
 
     at.button(key="lab_reset").click().run()
-    assert view.LAB_KEY not in at.session_state
+    assert view.LAB_KEY not in at.session_state and not run.has_model  # Reset frees the worker
     assert "Press **Start**" in _texts(at.info) and not at.exception
 
 
-def test_full_server_shows_friendly_message(slots):
+def test_a_finished_run_frees_its_model_and_keeps_its_curves(slots):
+    at = _app(steps="10")
+    at.button(key="lab_start").click().run()
+    run = at.session_state[view.LAB_KEY]
+    for _ in range(12):
+        if not run.running:
+            break
+        at.run()
+    assert run.finished and not run.running and not run.has_model and slots.in_use() == 0
+    assert "Finished: 10 steps per run." in _texts(at.success)
+    assert [r["step"] for r in run.histories()["ce"] if "split" not in r] == list(range(1, 11))
+    at.run()
+    assert "model, which was freed" in _texts(at.caption) and not at.exception
+
+
+def test_full_server_queues_and_starts_by_itself(slots):
     slots.max_runs = 1
     assert slots.acquire("another-student")
     at = _app()
     at.button(key="lab_start").click().run()
-    assert "training slots on this server are busy" in _texts(at.warning)
-    assert view.LAB_KEY not in at.session_state  # no model is built for a refused student
-    at.button(key="lab_step").click().run()
-    assert view.LAB_KEY not in at.session_state and "busy" in _texts(at.warning)
+    assert "number 1** in the queue" in _texts(at.info)
+    assert view.LAB_KEY not in at.session_state  # no model is built for a waiting student
+    assert slots.waiting() == 1
+    assert at.button(key="lab_step").disabled and at.button(key="lab_start").disabled  # one place in the queue
+    at.run()  # the queued page polls: still waiting
+    assert "number 1** in the queue" in _texts(at.info)
     slots.release("another-student")
-    at.button(key="lab_step").click().run()
-    assert at.session_state[view.LAB_KEY].step == 1 and not at.exception
+    at.run()  # its next poll gets the slot and starts the run
+    run = at.session_state[view.LAB_KEY]
+    assert run.running and slots.in_use() == 1 and slots.waiting() == 0
+    at.run()
+    assert _step(run) >= 1 and not at.exception
+
+
+def test_leaving_the_queue_and_a_full_queue(slots):
+    slots.max_runs, slots.max_queued = 1, 1
+    slots.acquire("a-student")
+    assert slots.request("another-student") == 1  # the queue is now full
+    at = _app()
+    at.button(key="lab_start").click().run()
+    assert "students are already waiting" in _texts(at.warning) and view.LAB_KEY not in at.session_state
+    slots.release("another-student")
+    at.button(key="lab_start").click().run()
+    assert "number 1** in the queue" in _texts(at.info) and slots.waiting() == 1
+    at.button(key="lab_pause").click().run()  # "Leave queue"
+    assert slots.waiting() == 0 and "queue" not in _texts(at.info)
 
 
 def test_any_error_in_a_tick_pauses_frees_the_slot_and_shows_a_message(slots, monkeypatch):
     at = _app()
     at.button(key="lab_start").click().run()
-    assert at.session_state[view.LAB_KEY].running and slots.in_use() == 1
+    run = at.session_state[view.LAB_KEY]
+    assert run.running and slots.in_use() == 1
 
     def broken_tick(self, budget_s):
         raise IndexError("index 300 is out of bounds")  # e.g. a question longer than the model's context
 
-    monkeypatch.setattr(view.LabSession, "tick", broken_tick)
+    monkeypatch.setattr(ntl_lab.LabSession, "tick", broken_tick)
     at.run()
-    lab = at.session_state[view.LAB_KEY]
-    assert not lab.running and slots.in_use() == 0 and not at.exception
+    assert not run.running and slots.in_use() == 0 and not at.exception and not run.has_model
     assert "internal error (IndexError)" in _texts(at.error) and "out of bounds" not in _texts(at.error)
 
 
@@ -134,7 +175,7 @@ def test_bad_learning_rate_is_refused_with_a_message(slots, lr):
 def test_junk_in_a_shared_link_is_ignored(slots):
     at = _app(digits="99", bs="7", losses="ce,bogus", model="gpt9", reverse="maybe")
     assert not at.exception
-    cfg = PRESETS["Tiny (tests)"]
+    cfg = PRESETS["tiny"]
     assert at.session_state["lab_digits"] == cfg.digits and at.session_state["lab_batch"] == 16
     assert at.session_state["lab_losses"] == ["ce", "was"] and at.session_state["lab_model"] == cfg.model
 
@@ -154,13 +195,14 @@ def test_uploaded_data_file_trains(slots):
     at.selectbox(key="lab_task").set_value("file").run()
     at.file_uploader(key="lab_file").set_value(("qa.txt", good, "text/plain")).run()
     at.button(key="lab_step").click().run()
-    lab = at.session_state[view.LAB_KEY]
-    assert not at.exception and lab.step == 1 and lab.base.task == "file"
+    run = at.session_state[view.LAB_KEY]
+    assert not at.exception and _step(run) == 1 and run.meta["base"].task == "file"
+    assert run.handle.target.base.data_path != view.UPLOADED  # the worker wrote the text to its own file
 
 
 def _save_comparison(folder: Path) -> None:
     for loss in ("ce", "was"):
-        tr = Trainer(PRESETS["Tiny (tests)"].replace(loss=loss, eval_every=2, steps=4))
+        tr = Trainer(PRESETS["tiny"].replace(loss=loss, eval_every=2, steps=4))
         tr.step(4)
         tr.save(folder / f"{loss}-seed0")
 

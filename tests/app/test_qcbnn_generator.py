@@ -47,7 +47,7 @@ def test_born_draw_matches_generator_formula_and_qnode():
 
 
 def test_born_with_fewer_states_than_weights_uses_several_noise_draws():
-    cfg = CFG.with_(n_qubits=4)  # 16 basis states for 64 weights: 4 noise draws per weight vector
+    cfg = CFG.replace(n_qubits=4)  # 16 basis states for 64 weights: 4 noise draws per weight vector
     draw = gen.one_draw(cfg, "born", seed=0, draw=2)
     g = gen.build_generator(cfg, "born", seed=0)
     z_all = g.sample_noise(4, gen.draw_stream(0, 2)).double()
@@ -60,7 +60,7 @@ def test_born_with_fewer_states_than_weights_uses_several_noise_draws():
 
 
 def test_bin_jitter_draw_marks_the_bin_of_the_followed_weight():
-    cfg = CFG.with_(n_qubits=4)
+    cfg = CFG.replace(n_qubits=4)
     draw = gen.one_draw(cfg, "bin_jitter", seed=1, draw=0, follow=7)
     g = gen.build_generator(cfg, "bin_jitter", seed=1)
     meas = next(s for s in draw.steps if s.title == "Measurement")

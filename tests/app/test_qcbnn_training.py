@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import pages._ui.live_training as live_training
 import pages._ui.qcbnn_train_view as view
 from pages._ui.qcbnn_lab import (LabSession, ModelResult, gap_verdict, largest_gap, load_data, result_from_run,
-                                 study_table)
+                                 result_from_trainer, study_table)
 from pages._ui.slots import TrainingSlots
 from qcbnn_core.models import ModelConfig
 from qcbnn_core.runs import load_run, save_run
@@ -161,6 +161,10 @@ def _texts(elements) -> str:
     return " | ".join(str(e.value) for e in elements)
 
 
+def _steps(run) -> int:
+    return run.progress.get("steps_done", 0)
+
+
 def test_start_step_pause_reset(slots):
     at = _app()
     assert not at.exception and not at.error
@@ -169,23 +173,27 @@ def test_start_step_pause_reset(slots):
 
     at.button(key="qt_lab_step").click().run()
     lab = at.session_state[view.LAB_KEY]
-    assert list(lab.trainers) == ["QCBNN", "BNN", "MLP", "CNN"]  # the controls train beside them by default
-    assert lab.models["MLP"].mechanism == lab.models["QCBNN"].mechanism == "semi_implicit"
-    assert not at.exception and not lab.running and lab.steps_done == 4  # one step per model
+    trainers = lab.handle.target.trainers  # the in-process backend hands out the worker's session
+    assert list(trainers) == ["QCBNN", "BNN", "MLP", "CNN"]  # the controls train beside them by default
+    assert lab.meta["models"]["MLP"].mechanism == lab.meta["models"]["QCBNN"].mechanism == "semi_implicit"
+    assert not at.exception and not lab.running and _steps(lab) == 4  # one step per model
     assert slots.in_use() == 0  # Step gives its slot back at once
     assert _metric(at, "Optimiser steps (all models)") == "4 / 16"
 
     at.button(key="qt_lab_start").click().run()
-    assert lab.running and slots.in_use() == 1 and lab.steps_done == 8
+    assert lab.running and slots.in_use() == 1 and _steps(lab) == 8
     at.run()  # the step count grows with each tick; the first epoch closes with validation scores
     assert _metric(at, "Epochs done (every model)") == "1 / 2" and not at.exception
-    for name, t in lab.trainers.items():
+    for name, t in trainers.items():
         assert 0.0 <= t.history[0]["val_accuracy"] <= 1.0 and math.isfinite(t.history[0]["train_loss"]), name
+        assert lab.histories()[name] == t.history  # the page's mirror of the worker's records
 
     at.button(key="qt_lab_pause").click().run()
     assert not lab.running and slots.in_use() == 0 and not at.exception
-    # Paused after an epoch: the test-split results and the honest verdict, from the library's numbers.
-    results = lab.results()
+    # Paused after an epoch: the test-split results (fetched from the worker inside the slot, on Pause) and
+    # the honest verdict, from the library's numbers.
+    results = lab.views["results"]
+    assert results["BNN"].scores["accuracy"] == result_from_trainer("BNN", trainers["BNN"]).scores["accuracy"]
     q, b = (results[n].gaps["predictive_entropy"]["gap"] for n in ("QCBNN", "BNN"))
     verdict = _texts([*at.success, *at.warning, *at.info])
     if math.isfinite(q) and math.isfinite(b):
@@ -198,14 +206,15 @@ def test_start_step_pause_reset(slots):
     assert not crowned or all(f"**{n}**" not in str(crowned[0].value) for n, r in results.items() if r.collapsed)
     at.radio(key="qt_res_measure").set_value("mutual_information").run()
     assert not at.exception and "mutual information" in _texts([*at.success, *at.warning, *at.info])
-    steps = lab.steps_done
+    steps = _steps(lab)
     at.run()
-    assert lab.steps_done == steps  # paused: no training on reruns
+    assert _steps(lab) == steps  # paused: no training on reruns
 
     at.button(key="qt_lab_start").click().run()
     while lab.running:
         at.run()
     assert lab.finished and slots.in_use() == 0 and "Finished: 2 epochs." in _texts(at.success)
+    assert not lab.has_model and lab.views["results"]["QCBNN"].history == lab.histories()["QCBNN"]
     at.button(key="qt_lab_reset").click().run()
     assert view.LAB_KEY not in at.session_state and not at.exception
 
@@ -217,12 +226,12 @@ def test_tabular_data_trains_to_the_results():
     assert list(features.columns[:2]) == ["mean radius", "mean texture"]  # named, not 0–7
     at.button(key="qt_lab_start").click().run()
     lab = at.session_state[view.LAB_KEY]
-    assert lab.trainers["QCBNN"].model.source.n_weights == 16 * 30  # a Bayesian dense layer replaces the conv
+    assert lab.handle.target.trainers["QCBNN"].model.source.n_weights == 16 * 30  # a dense layer replaces the conv
     while lab.running:
         at.run()
     assert "Finished: 1 epoch." in _texts(at.success) and not at.exception
     # No images for tabular data: the gallery lists the test indices with their p(positive).
-    order = lab.results()["QCBNN"].per_sample["predictive_entropy"].argsort(kind="stable")
+    order = lab.views["results"]["QCBNN"].per_sample["predictive_entropy"].argsort(kind="stable")
     assert f"#{order[0]} true" in _texts(at.caption)
 
 
@@ -231,9 +240,11 @@ def test_full_server_gets_a_friendly_message(slots):
     slots.acquire("a-third-student")
     at = _app()
     at.button(key="qt_lab_start").click().run()
-    assert view.LAB_KEY not in at.session_state  # no model is built for a refused student
-    assert "training slots on this server are busy" in _texts(at.warning)
+    assert view.LAB_KEY not in at.session_state  # no model is built for a waiting student
+    assert "You are **number 1** in the queue" in _texts(at.info) and "saved run directory" in _texts(at.info)
     assert not at.exception
+    at.button(key="qt_study_start").click().run()  # one live run (or place in the queue) per student
+    assert "one live run per student" in _texts(at.warning) and slots.waiting() == 1
 
 
 def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
@@ -258,13 +269,13 @@ def test_architecture_study_table_and_csv(slots):
     at = _app(mlp="0")
     at.button(key="qt_study_start").click().run()
     study = at.session_state[view.STUDY_KEY]
-    assert list(study.trainers) == ["ry_cnot", "ryrz_product", "BNN", "CNN"]
+    assert list(study.handle.target.trainers) == ["ry_cnot", "ryrz_product", "BNN", "CNN"]
     while study.running:
         at.run()
     assert study.finished and not at.exception
     table = at.dataframe[0].value
     assert list(table["model"]) == ["ry_cnot", "ryrz_product", "BNN", "CNN"]
-    for name, r in study.results().items():
+    for name, r in study.views["results"].items():
         assert table.loc[table["model"] == name, "accuracy"].iloc[0] == pytest.approx(round(r.scores["accuracy"], 4))
     assert at.get("download_button")
 
@@ -346,5 +357,5 @@ def test_human_names_glossary_and_control_checkboxes(monkeypatch, tmp_path):
     at.radio(key="qt_mech").set_value("born").run()
     at.button(key="qt_lab_step").click().run()
     lab = at.session_state[view.LAB_KEY]
-    assert list(lab.trainers) == ["QCBNN", "BNN"] and lab.models["QCBNN"].mechanism == "born"
+    assert list(lab.meta["models"]) == ["QCBNN", "BNN"] and lab.meta["models"]["QCBNN"].mechanism == "born"
     assert at.query_params["mlp"] == "0" and at.query_params["mech"] == "born"

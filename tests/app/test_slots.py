@@ -1,6 +1,7 @@
 import pytest
 
-from pages._ui.slots import TrainingSlots, max_runs_from_env, torch_threads_from_env
+from pages._ui.slots import (QueueFull, TrainingSlots, cpu_workers_from_env, gpu_workers_from_env,
+                             max_queued_from_env, torch_threads_from_env)
 
 
 class FakeClock:
@@ -21,21 +22,61 @@ def test_cap_refuses_past_max_and_frees_on_release():
     assert slots.in_use() == 2
 
 
-def test_abandoned_slots_expire():
+def test_abandoned_slots_and_queue_places_expire():
     clock = FakeClock()
     slots = TrainingSlots(1, ttl_s=30, clock=clock)
     assert slots.acquire("gone")
+    assert slots.request("left-too") == 1
     clock.t = 31
-    assert slots.acquire("new")
+    assert slots.request("new") == 0 and slots.waiting() == 0
+
+
+def test_queue_is_first_come_first_served_and_nobody_overtakes():
+    slots = TrainingSlots(2, clock=FakeClock())
+    assert [slots.request(h) for h in "abcde"] == [0, 0, 1, 2, 3]
+    assert slots.request("d") == 2  # asking again keeps one's place
+    slots.release("a")
+    assert slots.request("e") == 2  # a free slot goes to the head of the queue, not to whoever asks first
+    assert slots.request("c") == 0 and slots.request("d") == 1 and slots.request("e") == 2
+    slots.release("d")  # leaving the queue moves the others up
+    assert slots.request("e") == 1 and slots.waiting() == 1
+
+
+def test_queue_cap():
+    slots = TrainingSlots(1, clock=FakeClock(), max_queued=2)
+    assert [slots.request(h) for h in "abc"] == [0, 1, 2]
+    with pytest.raises(QueueFull):
+        slots.request("d")
+    assert not slots.acquire("d")
+
+
+def test_wait_estimate_from_recent_holding_times():
+    clock = FakeClock()
+    slots = TrainingSlots(2, clock=clock)
+    assert slots.wait_estimate_s(1) is None  # nothing finished yet: no estimate, not a made-up one
+    for holder, held in (("a", 60.0), ("b", 120.0), ("c", 90.0)):
+        clock.t = 0.0
+        slots.request(holder)
+        clock.t = held
+        slots.release(holder)
+    assert slots.wait_estimate_s(1) == 90.0 and slots.wait_estimate_s(2) == 90.0  # one round of two slots
+    assert slots.wait_estimate_s(3) == 180.0
 
 
 def test_invalid_cap_and_env(monkeypatch):
     with pytest.raises(ValueError):
         TrainingSlots(0)
+    monkeypatch.delenv("APP_CPU_WORKERS", raising=False)
     monkeypatch.setenv("APP_MAX_TRAINING_RUNS", "9")
-    assert max_runs_from_env() == 9
-    monkeypatch.setenv("APP_MAX_TRAINING_RUNS", "lots")
-    assert max_runs_from_env(3) == 3
+    assert cpu_workers_from_env() == 9  # the old name still works
+    monkeypatch.setenv("APP_CPU_WORKERS", "3")
+    assert cpu_workers_from_env() == 3
+    monkeypatch.setenv("APP_CPU_WORKERS", "lots")
+    monkeypatch.delenv("APP_MAX_TRAINING_RUNS")
+    assert cpu_workers_from_env(4) == 4
+    monkeypatch.setenv("APP_GPU_WORKERS", "16")
+    monkeypatch.setenv("APP_MAX_QUEUED", "50")
+    assert gpu_workers_from_env() == 16 and max_queued_from_env() == 50
 
 
 def test_torch_threads_default_one_and_env(monkeypatch):

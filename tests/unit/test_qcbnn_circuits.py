@@ -20,7 +20,7 @@ SMALL = [AnsatzConfig(n_qubits=3, n_layers=2, rotations=r, entanglement=e, encod
                       angle_range=None if i % 2 else 0.9)
          for i, (r, e, c) in enumerate(itertools.product(ROTATIONS, ENTANGLEMENTS, ENCODINGS))]
 FULL_SIZE = [PRESETS["constrained_crx"], PRESETS["rot_all_to_all"], PRESETS["ry_cnot"],
-             PRESETS["ryrz_product"].with_(encoding="rxrz_uniform")]
+             PRESETS["ryrz_product"].replace(encoding="rxrz_uniform")]
 EDGE = [AnsatzConfig(n_qubits=1, n_layers=2, rotations="rot", entanglement="none", encoding="h_rz_uniform"),
         AnsatzConfig(n_qubits=2, n_layers=3, rotations="ryrz", entanglement="crx_ring"),
         AnsatzConfig(n_qubits=2, n_layers=1, rotations="ry", entanglement="cnot_ring")]
@@ -98,7 +98,7 @@ def test_angle_range_constrains_angles():
     np.testing.assert_allclose(p.numpy(), [(1 - p1) ** 2, (1 - p1) * p1, p1 * (1 - p1), p1**2], atol=1e-12)
 
 
-@pytest.mark.parametrize("config", [PRESETS["constrained_crx"].with_(n_qubits=4), SMALL[5]],
+@pytest.mark.parametrize("config", [PRESETS["constrained_crx"].replace(n_qubits=4), SMALL[5]],
                          ids=lambda c: c.describe())
 def test_layer_states_match_truncated_qnodes(config):
     params = init_params(config, seed=11)
@@ -164,7 +164,7 @@ def test_drawing():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    config = PRESETS["constrained_crx"].with_(n_qubits=3, n_layers=2)
+    config = PRESETS["constrained_crx"].replace(n_qubits=3, n_layers=2)
     text = draw_text(config)
     lines = text.splitlines()
     assert len(lines) == 3 and all(line.startswith(f"{q}:") for q, line in enumerate(lines))

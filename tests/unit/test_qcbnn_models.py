@@ -105,3 +105,30 @@ def test_bad_shapes_are_rejected():
         first_layer_size((3, 28, 28))
     with pytest.raises(ValueError, match="smaller than"):
         first_layer_size((1, 1, 5))
+
+
+@pytest.mark.parametrize("kind", ["qcbnn", "mlp"])
+def test_to_moves_every_tensor_and_keeps_the_results(kind):
+    # No private torch hook: the generator is a submodule and the sample dtype follows a buffer. (The generators
+    # draw their noise in float64 whatever their dtype, so float64 results match float32 ones to rounding.)
+    model = build_model(ModelConfig(kind=kind, ansatz_overrides={"n_qubits": 4, "n_layers": 1}), (1, 8, 8), seed=0)
+    x = torch.rand(3, 1, 8, 8)
+    before = model.predict_proba(x, 4, torch.Generator().manual_seed(0))
+    assert model.to("cpu").predict_proba(x, 4, torch.Generator().manual_seed(0)).equal(before)
+    wide = model.double()
+    assert all(t.dtype == torch.float64 for t in [*wide.parameters(), *wide.buffers()])
+    after = wide.predict_proba(x.double(), 4, torch.Generator().manual_seed(0))
+    assert after.dtype == torch.float64
+    torch.testing.assert_close(after.float(), before, atol=1e-5, rtol=1e-4)
+    assert "source.anchor" not in model.state_dict()  # model.pt files from before still load
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_to_cuda_moves_the_generator_too():
+    model = build_model(ModelConfig(kind="qcbnn", ansatz_overrides={"n_qubits": 4, "n_layers": 1}), (1, 8, 8), seed=0)
+    x = torch.rand(3, 1, 8, 8)
+    before = model.predict_proba(x, 4, torch.Generator().manual_seed(0))
+    model.to("cuda")
+    assert all(t.device.type == "cuda" for t in [*model.parameters(), *model.buffers()])
+    torch.testing.assert_close(model.predict_proba(x.cuda(), 4, torch.Generator().manual_seed(0)).cpu(), before,
+                               atol=1e-5, rtol=1e-4)

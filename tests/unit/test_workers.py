@@ -1,0 +1,138 @@
+"""labkit.workers: one RunHandle interface over in-process, spawned-process and Ray backends.
+
+The same spec must give the same history rows whatever the backend (a tiny NTL comparison, seeded).
+Errors keep one contract: the run's ValueError comes back as ValueError, anything else as WorkerError.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import pytest
+
+from labkit.workers import RunSpec, WorkerError, backend_from_env, open_run
+from ntl_core.training import PRESETS
+from pages._ui.ntl_lab import build_lab
+from tests.unit.worker_doubles import Counter
+
+pytestmark = pytest.mark.xdist_group("workers")  # spawned workers: keep them on one xdist worker
+
+TINY_LAB = RunSpec(build_lab, {"base": PRESETS["tiny"].replace(steps=4, eval_every=2, seed=3),
+                               "losses": ["ce", "was"]})
+
+
+def _rows_equal(a: dict, b: dict) -> bool:
+    def same(x, y):
+        if isinstance(x, float) and isinstance(y, float):
+            return (math.isnan(x) and math.isnan(y)) or x == y
+        return x == y
+
+    drop = ("seconds", "time", "steps_per_s", "wall")  # timings differ between processes; numbers must not
+    return a.keys() == b.keys() and all(
+        len(a[k]) == len(b[k]) and all(
+            {f for f in ra if not any(d in f for d in drop)} == {f for f in rb if not any(d in f for d in drop)}
+            and all(same(ra[f], rb[f]) for f in ra if not any(d in f for d in drop))
+            for ra, rb in zip(a[k], b[k]))
+        for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference_rows() -> dict:
+    with open_run(TINY_LAB, "inprocess") as run:
+        rows = run.step(4)
+        assert run.call("progress")["finished"]
+        return rows
+
+
+def test_in_process_and_spawned_worker_give_the_same_rows(reference_rows):
+    assert {k: len(v) for k, v in reference_rows.items()} == {"ce": 8, "was": 8}  # 4 train + 2 × 2 eval rows
+    first = {k: [r for r in v if r["step"] <= 2] for k, v in reference_rows.items()}
+    rest = {k: [r for r in v if r["step"] > 2] for k, v in reference_rows.items()}
+    with open_run(TINY_LAB, "process") as run:
+        assert _rows_equal(run.step(2), first)
+        report = run.call("tick", 60.0)
+        assert report.steps == 4 and report.progress["finished"]
+        assert _rows_equal(report.rows, rest)
+        assert run.evaluate()["ce"].keys() >= {"exact_match", "mae"}
+
+
+def test_worker_is_another_process_and_close_ends_it():
+    run = open_run(RunSpec(Counter), "process")
+    pid = run.call("pid")
+    assert pid != os.getpid() and run.step(2) == [{"step": 1}, {"step": 2}] and run.evaluate() == {"value": 2}
+    run.close()
+    assert not run.alive
+    with pytest.raises(WorkerError, match="closed"):
+        run.step(1)
+
+
+@pytest.mark.parametrize("backend", ["inprocess", "process"])
+def test_error_contract(backend):
+    with open_run(RunSpec(Counter), backend) as run:
+        with pytest.raises(ValueError, match="longer than the model's context"):
+            run.call("bad")
+        with pytest.raises(WorkerError, match="IndexError") as info:
+            run.call("boom")
+        assert info.value.kind == "IndexError"
+        with pytest.raises(ValueError, match="not public"):
+            run.call("_secret")
+        assert run.step(1) == [{"step": 1}]  # an error in one call does not end the run
+    with pytest.raises(ValueError, match="start must be"):
+        open_run(RunSpec(Counter, {"start": -1}), backend).step(1)
+
+
+def test_silent_worker_exits_by_itself():
+    run = open_run(RunSpec(Counter), "process", idle_s=0.5)
+    assert run.step(1) == [{"step": 1}]
+    deadline = time.monotonic() + 30
+    while run._process.is_alive() and time.monotonic() < deadline:  # noqa: SLF001 - the point of the test
+        time.sleep(0.1)
+    assert not run._process.is_alive()  # noqa: SLF001
+    with pytest.raises(WorkerError, match="stopped"):
+        run.step(1)
+
+
+def test_backend_from_env(monkeypatch):
+    monkeypatch.delenv("APP_RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("APP_WORKER_BACKEND", raising=False)
+    assert backend_from_env() == ("process", None)
+    monkeypatch.setenv("APP_WORKER_BACKEND", "inprocess")
+    assert backend_from_env() == ("inprocess", None)
+    monkeypatch.setenv("APP_RAY_ADDRESS", "auto")
+    assert backend_from_env() == ("ray", "auto")
+    monkeypatch.delenv("APP_RAY_ADDRESS")
+    monkeypatch.setenv("APP_WORKER_BACKEND", "gpu-please")
+    with pytest.raises(ValueError, match="APP_WORKER_BACKEND"):
+        backend_from_env()
+
+
+def test_missing_ray_is_a_clear_message(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ValueError, match="needs the 'ray' package"):
+        open_run(RunSpec(Counter), "ray", "auto")
+
+
+@pytest.mark.slow
+def test_ray_actor_gives_the_same_rows(reference_rows):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        with open_run(TINY_LAB, "ray", "local") as run:
+            assert _rows_equal(run.step(4), reference_rows)
+            with pytest.raises(ValueError, match="each loss"):
+                open_run(RunSpec(build_lab, {"base": PRESETS["tiny"], "losses": ["ce", "ce"]}), "ray").step(1)
+        with open_run(RunSpec(Counter), "ray") as run:
+            with pytest.raises(WorkerError, match="IndexError"):
+                run.call("boom")
+    finally:
+        ray.shutdown()
