@@ -21,7 +21,7 @@ from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
-from ntl_core.train_config import STUDENT_PRESETS
+from ntl_core.presets import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
