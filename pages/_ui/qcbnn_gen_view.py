@@ -18,7 +18,7 @@ from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, ROTATIONS
 from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
-from pages._ui.url_spec import UrlSpec, choice, flag, integer, number, text
+from pages._ui.url_spec import UrlSpec, choice, flag, floats, integer, number, text
 
 MAX_LAYERS = 6  # tighter than the core's 20: a step-through of more layers no longer teaches anything
 DRAW_COUNTS = (256, 1024, 4096)
@@ -47,8 +47,8 @@ _DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained
 
 
 def _weight_list(raw: str) -> list[int]:
-    values = [int(v) for v in raw.split(",") if v]
-    if not 1 <= len(values) <= MAX_SHOWN or not all(0 <= j < gen.N_WEIGHTS for j in values):
+    values = [int(v) for v in floats(raw) if v.is_integer()] if raw else []
+    if len(values) != len(raw.split(",")) or not 1 <= len(values) <= MAX_SHOWN or not all(0 <= j < gen.N_WEIGHTS for j in values):
         raise ValueError(raw)
     return values
 

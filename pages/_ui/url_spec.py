@@ -49,6 +49,14 @@ def _bounded(value: float, lo: float, hi: float) -> float:
     return value
 
 
+def floats(raw: str) -> list[float]:
+    """Comma-separated numbers, for list parameters (``ValueError`` without Python's wording, as in :func:`number`)."""
+    try:
+        return [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise ValueError(raw) from None
+
+
 def _whole(raw: str) -> int:
     text = raw.strip()
     if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
@@ -65,7 +73,11 @@ def integer(key: str, name: str, lo: int, hi: int) -> Param:
 def number(key: str, name: str, lo: float, hi: float, decimals: int | None = None) -> Param:
     """A number in ``[lo, hi]``, rounded to ``decimals`` places when given (a slider's step)."""
     def parse(raw: str) -> float:
-        value = _bounded(float(raw), lo, hi)
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(raw) from None  # Python's wording is not for students; the warning says what to give
+        value = _bounded(value, lo, hi)
         return round(value, decimals) if decimals is not None else value
 
     return Param(key, name, parse, f"a number from {lo:g} to {hi:g}", encode=lambda v: f"{v:g}", lo=lo, hi=hi)

@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from ntl_core.scoring import PRESETS, number_preset_logits, preset_logits, score_digit, score_number, sweep_peak
+from ntl_core.scoring import (DISTRIBUTION_PRESETS, number_preset_logits, preset_logits, score_digit, score_number,
+                              sweep_peak)
 from pages._ui import explorer_text as notes
 
 
@@ -27,7 +28,7 @@ def test_sweep_notice_states_where_mse_is_lowest_from_the_numbers():
 
 
 def test_every_preset_has_a_notice():
-    assert set(notes.PRESET_NOTICE) == set(PRESETS)
+    assert set(notes.PRESET_NOTICE) == set(DISTRIBUTION_PRESETS)
 
 
 def test_gradient_notice_says_when_ntl_vanished():

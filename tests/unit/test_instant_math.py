@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntl_core.scoring import LOSS_NAMES, PRESETS, preset_logits, presets_for, score_digit
+from ntl_core.scoring import DISTRIBUTION_PRESETS, LOSS_NAMES, preset_logits, presets_for, score_digit
 
 MATH_JS = Path(__file__).resolve().parents[2] / "pages" / "_ui" / "instant" / "ntl_math.js"
 NODE = shutil.which("node")
@@ -40,7 +40,7 @@ def _run_js(cases) -> list[dict]:
 
 def test_js_scores_equal_ntl_core_scoring():
     cases = _cases()
-    assert {name for name in PRESETS} <= {n for t in range(10) for n in presets_for(t)}
+    assert {name for name in DISTRIBUTION_PRESETS} <= {n for t in range(10) for n in presets_for(t)}
     for (logits, target), js in zip(cases, _run_js(cases)):
         ref = score_digit(target, logits=logits)
         np.testing.assert_allclose(js["probs"], ref.probs, rtol=1e-9, atol=1e-15)
