@@ -71,6 +71,13 @@ def _chart_row(fig, notice: str, text: str, formula: str, key: str) -> None:
     st.latex(formula)
 
 
+@st.cache_data(max_entries=512, show_spinner=False)
+def _sweep(target: int, temperature: float):
+    """The sweep chart and its notice depend only on (target, T): logit and preset moves reuse them."""
+    sweep = sweep_peak(target, temperature)
+    return plots.sweep_figure(sweep), notes.sweep_notice(sweep)
+
+
 def _formulas(keys: tuple[str, ...]) -> str:
     """Aligned LaTeX of the registry's formulas for ``keys`` (one definition per loss, app-wide)."""
     rows = [rf"\text{{{loss_registry.get(k).label}}}&={loss_registry.get(k).formula}" for k in keys]
@@ -165,8 +172,8 @@ def digit_mode(seed: int) -> ExplorerState:
                "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
                "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
                _formulas(("ce", "mse", "was")), K + "fig_losses")
-    sweep = sweep_peak(target, temperature)
-    _chart_row(plots.sweep_figure(sweep), notes.sweep_notice(sweep),
+    sweep_fig, sweep_text = _sweep(target, temperature)
+    _chart_row(sweep_fig, sweep_text,
                "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
                "every wrong peak; NTL grows with the distance.",
                r"z_k = \tfrac{5}{T}\,[k=c]", K + "fig_sweep")
