@@ -483,10 +483,12 @@ def multiseed_tab() -> None:
                 "the seeds pair the models (same data split and initialisation).")
     c1, c2 = st.columns(2)
     datasets = sorted({d for _, d in studies})
-    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True,
-                    format_func=lambda d: DATA_LABELS.get(d, d))
+    # Defaults: the phantom's confirmation stage, the one that answers the question (digits is too easy).
+    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True, format_func=lambda d: DATA_LABELS.get(d, d),
+                    index=datasets.index("phantom") if "phantom" in datasets else 0)
     stages = [s for s in STAGES if (s, data) in studies]
-    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True)
+    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True,
+                     index=stages.index("confirm") if "confirm" in stages else 0)
     summary = studies[(stage, data)]
     quantum = best_family(summary)
     if quantum is None:
