@@ -7,7 +7,7 @@ optimiser steps and scores the interpolation split every ``EVAL_EVERY`` steps.
 
 Phases:
 
-* ``select``  — seeds 0–4 on every setting; the decision rule (``decide``) picks the winner and the
+* ``select``  — seeds 0–2 on every setting (amended from 0–4, see the protocol); the decision rule (``decide``) picks the winner and the
   contrast setting from these runs alone.
 * ``confirm`` — seeds 100–104 on the two settings ``select`` picked (read from the JSON, not typed
   in), the numbers a preset may claim.
@@ -33,7 +33,9 @@ STEPS = 1000
 EVAL_EVERY = 50
 EVAL_SIZE = 256
 MAPE_TARGET = 0.05  # "steps until interpolation MAPE < 5 %"
-SELECTION_SEEDS = (0, 1, 2, 3, 4)
+# Amended from (0, 1, 2, 3, 4) at 09:58 UTC, 31 of 80 selection runs in: the shared box ran at a fifth
+# of the measured speed, so five seeds would not have left time to confirm (see the protocol).
+SELECTION_SEEDS = (0, 1, 2)
 CONFIRMATION_SEEDS = (100, 101, 102, 103, 104)
 LOSSES = ("ce", "was")
 TIE = 0.05  # log-ratios closer than this (≈ 5 %) count as a tie; then the cheaper setting wins
@@ -200,7 +202,7 @@ def main() -> None:
         run_all([(name, loss, seed) for seed in CONFIRMATION_SEEDS for name in picked for loss in LOSSES],
                 args.json, args.jobs, args.threads)
     result = analyse(args.json)
-    print("## Selection (seeds 0–4)\n\n" + table(result["selection"]))
+    print("## Selection (seeds 0–2)\n\n" + table(result["selection"]))
     print(f"\ndecision: {result['choice']}")
     if result["confirmation"]:
         print("\n## Confirmation (seeds 100–104)\n\n" + table(result["confirmation"]))

@@ -174,7 +174,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run `finally`: stop the app server we started
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("apptest", "browser"), default="apptest")
-    parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
+    parser.add_argument("--preset", default="cpu-classroom", choices=list(PRESETS))
     parser.add_argument("--losses", default="ce,was")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--window", type=float, default=10.0, help="seconds of page training per round")

@@ -42,7 +42,7 @@ def main() -> None:
     from ntl_core.training import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
+    parser.add_argument("--preset", default="cpu-classroom", choices=list(PRESETS))
     parser.add_argument("--losses", default="ce,was,mse")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=0, help="default: the preset's step budget")

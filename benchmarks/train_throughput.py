@@ -23,7 +23,7 @@ from ntl_core.training import PRESETS, Trainer
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="CPU classroom (≈90 s)", choices=list(PRESETS))
+    parser.add_argument("--preset", default="cpu-classroom", choices=list(PRESETS))
     parser.add_argument("--losses", default="ce,was,mse")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=30, help="optimiser steps per loss per round")

@@ -51,7 +51,7 @@ from ntl_core.training import LOSS_LABELS, PRESETS, TqdmCallback, Trainer
 FAST = os.environ.get("NB_FAST", "1") != "0"
 if FAST:
     torch.set_num_threads(1)  # the test runner shares two cores between two workers
-base = PRESETS["CPU classroom (≈90 s)"]
+base = PRESETS["cpu-classroom"]
 if FAST:
     base = base.replace(steps=30, batch_size=32, eval_every=10, eval_size=64)
 SEEDS = [0, 1] if FAST else [0, 1, 2]

@@ -24,7 +24,9 @@ from labkit.workers import WorkerError
 from ntl_core.comparison import METRICS, run_comparison, summarize
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
-from ntl_core.train_config import PRESETS, TASKS, TrainConfig
+from ntl_core.presets import DEFAULT_PRESET, PRESET_INFO
+from ntl_core.train_config import TASKS, TrainConfig
+from ntl_core.verdict import compare
 from ntl_core.trainer import TqdmCallback
 
 
@@ -55,19 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ntl_core", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train losses × seeds and compare them")
-    train.add_argument("--preset", choices=list(PRESETS), help="start from a named preset (flags below override it)")
+    presets = sub.add_parser("presets", help="list the presets with the claim each carries")
+    presets.add_argument("--json", action="store_true",
+                         help='one JSON list of {"id", "label", "config", "headline_metric", "expected", …}')
+    train.add_argument("--preset", choices=list(PRESET_INFO), default=DEFAULT_PRESET,
+                       help="start from a named preset (flags below override its fields, losses and seeds)")
     train.add_argument("--task", choices=TASKS)
     train.add_argument("--digits", type=int)
     train.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=None,
                        help="write answers least significant digit first (default: on)")
     train.add_argument("--model", choices=list(MODEL_PRESETS))
-    train.add_argument("--losses", type=_loss_list, default=["ce", "was", "mse"], help="comma-separated, from " + ",".join(LOSSES))
-    train.add_argument("--seeds", type=_int_list, default=[0, 1, 2])
+    train.add_argument("--losses", type=_loss_list, help="comma-separated, from " + ",".join(LOSSES)
+                       + " (default: the preset's)")
+    train.add_argument("--seeds", type=_int_list, help="comma-separated (default: the preset's)")
     train.add_argument("--steps", type=int, help="optimiser steps per run (default: the preset's budget)")
     train.add_argument("--lr", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--ntl-weight", type=float, help="λ in CE + λ·NTL")
     train.add_argument("--reweigh", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--train-size", type=int, help="fixed training set of N pairs cycled for epochs (0: fresh pairs)")
+    train.add_argument("--grad-clip", type=float, help="gradient-norm clip (0: off)")
     train.add_argument("--eval-every", type=int)
     train.add_argument("--eval-size", type=int)
     train.add_argument("--data-path", help="task 'file': DeepMind-Mathematics-style training .txt")
@@ -86,13 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The shared base config: preset (default: CPU classroom) overridden by the given flags."""
-    base = PRESETS[args.preset or "CPU classroom (≈90 s)"]
+    """The shared base config: the preset's, overridden by the given flags."""
+    base = PRESET_INFO[args.preset].config
     fields = {"task": args.task, "digits": args.digits, "reverse": args.reverse, "model": args.model,
               "lr": args.lr, "batch_size": args.batch_size, "ntl_weight": args.ntl_weight, "reweigh": args.reweigh,
               "eval_every": args.eval_every, "eval_size": args.eval_size, "data_path": args.data_path,
               "interpolation_path": args.interpolation_path, "extrapolation_path": args.extrapolation_path,
-              "device": args.device, "steps": args.steps}
+              "device": args.device, "steps": args.steps, "train_size": args.train_size, "grad_clip": args.grad_clip}
     return base.replace(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -136,25 +145,47 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | None) -> int:
+    preset = PRESET_INFO[args.preset]
+    losses, seeds = args.losses or list(preset.losses), args.seeds or list(preset.seeds)
     progress = (lambda cfg: []) if args.no_progress else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     backend = "ray" if args.ray else "process" if args.jobs > 1 else "inprocess"
-    n_runs = len(args.losses) * len(args.seeds)
-    jobs = n_runs if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides how many run at once
+    jobs = len(losses) * len(seeds) if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides
     done = (lambda r: None) if args.no_progress or backend == "inprocess" else (
         lambda r: print(f"done: {r.loss} seed {r.seed} ({r.steps_per_second:.1f} steps/s)", file=sys.stderr))
-    results = run_comparison(base, args.losses, args.seeds, base.steps, out=out, callbacks=progress,
+    results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress,
                              backend=backend, jobs=jobs, ray_address=args.ray, on_result=done)
-    report = jsonable({"config": base.to_dict(), "losses": args.losses, "seeds": args.seeds, "steps": base.steps,
+    verdict = compare({(r.loss, r.seed): r.history for r in results}, preset.headline_metric)
+    report = jsonable({"config": base.to_dict(), "losses": losses, "seeds": seeds, "steps": base.steps,
+                      "preset": {k: v for k, v in preset.to_json().items() if k != "config"},
+                      "verdict": {"step": verdict.step, "box": verdict.box,
+                                  "losses": {v.loss: {"outcome": v.outcome, "mean_diff": v.diff, "ci95": v.ci95,
+                                                      "n": v.n, "wins": v.wins} for v in verdict.losses},
+                                  "lines": list(verdict.lines)},
                       "runs": [{"loss": r.loss, "seed": r.seed, "final": r.final, "steps": r.steps,
                                 "train_seconds": r.train_seconds, "steps_per_second": r.steps_per_second}
                                for r in results],
                       **summarize(results)})
     if out is not None:
         (out / "summary.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report) if args.json else format_table(report))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_table(report) + f"\n\nverdict on {preset.headline_metric} (preset {preset.id}, expected: "
+              f"{preset.expected or 'not measured'}):\n" + "\n".join(verdict.lines))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    rows = [p.to_json() for p in PRESET_INFO.values()]
+    if args.json:
+        print(json.dumps(jsonable(rows)))
+    else:
+        for p in rows:
+            print(f"{p['id']:<20} {p['label']}\n{'':<20} headline {p['headline_metric']}, expected "
+                  f"{p['expected'] or 'not measured'} ({p['evidence']})")
     return 0
 
 
@@ -162,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     transformers.logging.disable_progress_bar()  # one bar per run (ours) is enough on a terminal
     try:
-        return cmd_train(args)
+        return cmd_presets(args) if args.command == "presets" else cmd_train(args)
     except ValueError as err:  # bad config or device, unreadable data file, diverged loss, unusable --out
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -15,9 +15,11 @@ import numpy as np
 from scipy import stats
 
 from labkit.callbacks import Callback
+from labkit.device import pick_device
 from labkit.workers.pool import map_runs
+from ntl_core.ensemble import SeedEnsemble
 from ntl_core.history import eval_rows
-
+from ntl_core.models import model_arch
 from ntl_core.train_config import TrainConfig
 from ntl_core.trainer import Trainer
 
@@ -79,25 +81,25 @@ def steps_until(history: list[dict], below: float, metric: str = "mape", split: 
     return None
 
 
-def train_run(cfg: TrainConfig, steps: int, callbacks: list[Callback] = ()) -> tuple[Trainer, RunResult]:
-    """Train ``cfg`` for ``steps`` steps and evaluate every split once more at the end."""
-    trainer = Trainer(cfg, callbacks)
-    if steps:
-        trainer.step(steps)
+def _result(trainer: Trainer) -> RunResult:
+    """Final metrics of a trained run (every split evaluated at the last step, once)."""
     final = {}
     for split in trainer.available_splits:
         done = [r for r in eval_rows(trainer.history, split) if r["step"] == trainer.step_count]
         final[split] = done[-1] if done else trainer.evaluate(split)
     final = {s: {m: row[m] for m in (*METRICS, "valid")} for s, row in final.items()}
-    return trainer, RunResult(cfg.loss, cfg.seed, final, trainer.step_count, trainer.train_seconds,
-                              trainer.step_count / trainer.train_seconds if trainer.train_seconds else 0.0,
-                              trainer.history)
+    cfg = trainer.cfg
+    return RunResult(cfg.loss, cfg.seed, final, trainer.step_count, trainer.train_seconds,
+                     trainer.step_count / trainer.train_seconds if trainer.train_seconds else 0.0, trainer.history)
 
 
 def train_and_save(job: tuple[TrainConfig, int, str | None]) -> RunResult:
     """One ``(config, steps, out)`` run, saved to ``out/<loss>-seed<seed>/`` when ``out`` is given (a worker's job)."""
     cfg, steps, out = job
-    trainer, result = train_run(cfg, steps)
+    trainer = Trainer(cfg)
+    if steps:
+        trainer.step(steps)
+    result = _result(trainer)
     if out is not None:
         trainer.save(Path(out) / f"{cfg.loss}-seed{cfg.seed}")
     return result
@@ -106,7 +108,8 @@ def train_and_save(job: tuple[TrainConfig, int, str | None]) -> RunResult:
 def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps: int,
                    out: str | Path | None = None,
                    callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: [],
-                   backend: str = "inprocess", jobs: int = 1, ray_address: str | None = None,
+                   batched: bool | None = None, backend: str = "inprocess", jobs: int = 1,
+                   ray_address: str | None = None,
                    on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Train every loss on every seed (seed-major, so a partial result is still paired).
 
@@ -117,7 +120,9 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         steps: optimiser steps per run.
         out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (on a Ray cluster: a path every
             node can write, e.g. shared storage).
-        callbacks: builds the callbacks of one run (e.g. a tqdm bar); in-process runs only.
+        callbacks: builds the callbacks of one run (e.g. a tqdm bar); in-process, unbatched runs only.
+        batched: train all runs as one :class:`~ntl_core.ensemble.SeedEnsemble` (one vmapped model);
+            default: on CUDA when every run is a GPT-2 token loss, in-process. Results equal separate runs.
         backend: ``"inprocess"`` (one run after the other, here), ``"process"`` (``jobs`` local worker
             processes) or ``"ray"`` (actors on the cluster at ``ray_address``); see :mod:`labkit.workers`.
         jobs: runs at once for the ``process``/``ray`` backends.
@@ -129,19 +134,33 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
                 for seed in seeds for loss in losses]
         return map_runs(train_and_save, todo, "process" if backend == "inprocess" else backend, jobs, ray_address,
                         on_result)
+    if batched is None:
+        batched = (pick_device(base.device).type == "cuda" and "reg" not in losses
+                   and model_arch(base.model) == "gpt2")
+    if batched:
+        ensemble = SeedEnsemble(base.replace(steps=steps), losses, seeds, batched=True)
+        if steps:
+            ensemble.step(steps)
+        trainers = list(ensemble.members.values())
+    else:
+        trainers = []
+        for seed in seeds:
+            for loss in losses:
+                cfg = base.replace(loss=loss, seed=seed, steps=steps)
+                cbs = callbacks(cfg)
+                trainer = Trainer(cfg, cbs)
+                if steps:
+                    trainer.step(steps)
+                for cb in cbs:
+                    getattr(cb, "close", lambda: None)()
+                trainers.append(trainer)
     results = []
-    for seed in seeds:
-        for loss in losses:
-            cfg = base.replace(loss=loss, seed=seed, steps=steps)
-            cbs = callbacks(cfg)
-            trainer, result = train_run(cfg, steps, cbs)
-            for cb in cbs:
-                getattr(cb, "close", lambda: None)()
-            if out is not None:
-                trainer.save(Path(out) / f"{loss}-seed{seed}")
-            results.append(result)
-            if on_result:
-                on_result(result)
+    for trainer in trainers:
+        results.append(_result(trainer))
+        if out is not None:
+            trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}")
+        if on_result:
+            on_result(results[-1])
     return results
 
 

@@ -100,20 +100,3 @@ class TrainConfig(Config):
                             reverse=self.reverse, test_size=self.eval_size)
         return ArithmeticTask(self.task, self.digits, self.reverse, test_size=self.eval_size)
 
-
-# Presets give task, model and optimiser; the loss is set per run (loss=... in replace()).
-# Classroom budget: benchmarks/train_throughput.py measured ≈25 steps/s on 2 idle CPU cores, so
-# 2000 steps ≈ 80 s of training + 20 evaluations ≈ 90 s. A step count, not a time limit, so results
-# do not depend on how busy the machine is (what it gives is in the README, not tuned for).
-PRESETS: dict[str, TrainConfig] = {
-    "CPU classroom (≈90 s)": TrainConfig(task="addition", digits=2, reverse=True, model="gpt2-tiny",
-                                         ntl_weight=0.3, lr=3e-3, batch_size=64, eval_every=100,
-                                         eval_size=256, steps=2000),
-    "GPU": TrainConfig(task="multiplication", digits=3, reverse=True, model="gpt2-small", ntl_weight=0.3,
-                       lr=1e-3, batch_size=256, eval_every=250, eval_size=512, steps=5000, warmup_steps=200),
-    "Tiny (tests)": TrainConfig(task="addition", digits=1, model="gpt2-tiny", batch_size=16, eval_every=0,
-                                eval_size=16, steps=5, warmup_steps=0),
-}
-# Presets that exist for the test suite and CI; the lab does not offer them to students (a link may still ask).
-TEST_PRESETS: frozenset[str] = frozenset({"Tiny (tests)"})
-STUDENT_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in TEST_PRESETS)

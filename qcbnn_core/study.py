@@ -13,6 +13,7 @@ differences ``model − baseline``. A run whose test accuracy is within 0.02 of 
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -177,6 +178,28 @@ def _diff(a: dict, b: dict) -> dict:
     return {k: _diff(a[k], b[k]) if isinstance(a[k], dict) else a[k] - b[k] for k in a}
 
 
+def load_summary(path) -> dict:
+    """A summary written by the CLI's ``--json`` (strict JSON wrote NaN as null: read back as NaN).
+
+    Raises:
+        ValueError: not JSON, or not a summary (needs ``models``, ``runs`` and ``seeds``).
+        OSError: unreadable file.
+    """
+    with open(path, encoding="utf-8") as fh:
+        summary = json.load(fh)
+    if not isinstance(summary, dict) or not {"models", "runs", "seeds"} <= set(summary):
+        raise ValueError(f"{path} is not a multi-seed summary")
+    return _nan_for_none(summary)
+
+
+def _nan_for_none(tree):
+    if isinstance(tree, dict):
+        return {k: _nan_for_none(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_nan_for_none(v) for v in tree]
+    return math.nan if tree is None else tree
+
+
 def _fmt(stat: dict, digits: int = 3) -> str:
     if math.isnan(stat["mean"]):
         return "n/a"
@@ -262,6 +285,8 @@ def verdict(summary: dict, quantum: str, baseline: str = "bnn", control: str = "
     n = len(summary["seeds"])
 
     def diff(stat: dict) -> str:
+        if not math.isfinite(stat["ci_low"]):  # a gap is undefined on seeds without a wrong (or right) prediction
+            return f"{stat['mean']:+.3f} (defined on {stat['n']} of {n} seeds only: no CI)"
         return f"{stat['mean']:+.3f} (95% CI {stat['ci_low']:+.3f} to {stat['ci_high']:+.3f})"
 
     word = {"above": "larger than", "below": "smaller than", "includes": "not distinguishable from",

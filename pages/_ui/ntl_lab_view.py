@@ -21,7 +21,7 @@ from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
-from ntl_core.train_config import STUDENT_PRESETS
+from ntl_core.presets import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
@@ -30,41 +30,44 @@ from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, check_cpu_cost, verdict
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
-from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
-MAX_DIGITS = 6
-MAX_STEPS = 20_000
 MAX_UPLOAD_BYTES = 5_000_000
 UPLOADED = "uploaded.txt"  # stands for the upload in the page's config; the worker writes the real file
 N_SAMPLES = 8
 
-# widget key -> (query-param name, parser, bound check); junk in a shared link is ignored, never crashes
-_PARAMS = {
-    "lab_task": ("task", str, lambda v: v in TASKS and v != "file"),
-    "lab_digits": ("digits", int, lambda v: 1 <= v <= MAX_DIGITS),
-    "lab_reverse": ("reverse", parse_bool, lambda v: True),
-    "lab_model": ("model", str, lambda v: v in MODEL_PRESETS),
-    "lab_tokenizer": ("tok", str, lambda v: v in TOKENIZER_KINDS),
-    "lab_losses": ("losses", lambda s: [x for x in s.split(",") if x], lambda v: bool(v) and set(v) <= set(LOSSES)),
-    "lab_lambda": ("lam", float, lambda v: 0 <= v <= 2),
-    "lab_lr": ("lr", str, lambda v: True),  # checked on Start, with a message
-    "lab_batch": ("bs", int, lambda v: v in BATCH_SIZES),
-    "lab_steps": ("steps", int, lambda v: 10 <= v <= MAX_STEPS),
-    "lab_eval": ("eval", int, lambda v: 5 <= v <= 1000),
-}
+# The shareable settings, and the bounds their widgets use (a link can ask for a test preset).
+URL = UrlSpec(
+    choice("lab_preset", "preset", PRESETS),
+    choice("lab_task", "task", [t for t in TASKS if t != "file"]),
+    integer("lab_digits", "digits", 1, 6),
+    flag("lab_reverse", "reverse"),
+    choice("lab_model", "model", MODEL_PRESETS),
+    choice("lab_tokenizer", "tok", TOKENIZER_KINDS),
+    choices("lab_losses", "losses", LOSSES),
+    number("lab_lambda", "lam", 0.0, 2.0),
+    text("lab_lr", "lr"),  # checked on Start, with a message
+    choice("lab_batch", "bs", BATCH_SIZES, int),
+    integer("lab_steps", "steps", 10, 20_000),
+    integer("lab_eval", "eval", 5, 1000),
+)
+
+
+def _clip(key: str, value: int) -> int:
+    return int(min(max(value, URL[key].lo), URL[key].hi))
 
 
 def _apply_preset() -> None:
     """Fill every setting from the chosen preset (a widget callback, so it runs before the widgets draw)."""
     cfg = PRESETS[st.session_state["lab_preset"]]
     st.session_state.update({
-        "lab_task": cfg.task, "lab_digits": min(cfg.digits, MAX_DIGITS), "lab_reverse": cfg.reverse,
+        "lab_task": cfg.task, "lab_digits": _clip("lab_digits", cfg.digits), "lab_reverse": cfg.reverse,
         "lab_model": cfg.model, "lab_tokenizer": cfg.tokenizer, "lab_lambda": float(cfg.ntl_weight),
         "lab_lr": f"{cfg.lr:g}", "lab_batch": min(BATCH_SIZES, key=lambda b: abs(b - cfg.batch_size)),
-        "lab_steps": min(max(cfg.steps, 10), MAX_STEPS), "lab_eval": min(max(cfg.eval_every or 10, 5), 1000),
+        "lab_steps": _clip("lab_steps", cfg.steps), "lab_eval": _clip("lab_eval", cfg.eval_every or 10),
     })
 
 
@@ -72,16 +75,13 @@ def init_state() -> None:
     """First run of a session: preset defaults, then whatever a shared link overrides."""
     if "lab_preset" in st.session_state:
         return
-    preset = st.query_params.get("preset")
-    st.session_state["lab_preset"] = preset if preset in PRESETS else next(iter(PRESETS))
+    values, warnings = URL.parse(st.query_params.to_dict())
+    st.session_state["lab_preset"] = values.pop("lab_preset", next(iter(PRESETS)))
     _apply_preset()
     st.session_state["lab_losses"] = ["ce", "was"]
-    read_query_params(_PARAMS)
-
-
-def _write_query_params() -> None:
-    st.query_params["preset"] = st.session_state["lab_preset"]
-    write_query_params(_PARAMS)
+    st.session_state.update(values)
+    for warning in warnings:
+        st.warning(warning)
 
 
 def settings() -> None:
@@ -98,19 +98,19 @@ def settings() -> None:
     if file_task:
         c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
     # Drawn even when unused: a widget that is not drawn loses its value in session_state.
-    c1.slider("Digits per operand", 1, MAX_DIGITS, key="lab_digits", disabled=file_task)
+    c1.slider("Digits per operand", URL["lab_digits"].lo, URL["lab_digits"].hi, key="lab_digits", disabled=file_task)
     c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
     c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
                  help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
                       "multi-digit tokens, for contrast (CE and regression only)")
-    c3.slider("NTL weight λ", 0.0, 2.0, step=0.05, key="lab_lambda")
+    c3.slider("NTL weight λ", URL["lab_lambda"].lo, URL["lab_lambda"].hi, step=0.05, key="lab_lambda")
     c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
     c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
-    c4.number_input("Steps per run", 10, MAX_STEPS, step=10, key="lab_steps")
-    c4.number_input("Evaluate every (steps)", 5, 1000, step=5, key="lab_eval",
+    c4.number_input("Steps per run", URL["lab_steps"].lo, URL["lab_steps"].hi, step=10, key="lab_steps")
+    c4.number_input("Evaluate every (steps)", URL["lab_eval"].lo, URL["lab_eval"].hi, step=5, key="lab_eval",
                     help="Each evaluation answers the held-out questions of both test splits.")
-    _write_query_params()
+    URL.write()
 
 
 def _uploaded_text() -> str:

@@ -7,19 +7,20 @@ shared link is ignored. Pure computations are in :mod:`pages._ui.qcbnn_gen` and 
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import streamlit as st
 
 from qcbnn_core import ANSATZ_PRESETS, AnsatzConfig, draw_mpl, draw_text, plots
-from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, ROTATIONS
+from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, ROTATIONS
 from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
-from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+from pages._ui.url_spec import UrlSpec, choice, flag, floats, integer, number, text
 
-MAX_QUBITS, MAX_LAYERS = 8, 6
+MAX_LAYERS = 6  # tighter than the core's 20: a step-through of more layers no longer teaches anything
 DRAW_COUNTS = (256, 1024, 4096)
 SHOT_COUNTS = (100, 1000, 10000)
 MAX_SHOWN = 6  # weights in one histogram
@@ -45,27 +46,32 @@ _DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained
              "gen_mpl": True, "gen_follow": 0, "gen_ndraws": 1024, "gen_nshots": 1000, "gen_weights": [0, 1, 2]}
 
 
-def _weight_list(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v]
+def _weight_list(raw: str) -> list[int]:
+    values = [int(v) for v in floats(raw) if v.is_integer()] if raw else []
+    if len(values) != len(raw.split(",")) or not 1 <= len(values) <= MAX_SHOWN or not all(0 <= j < gen.N_WEIGHTS for j in values):
+        raise ValueError(raw)
+    return values
 
-# widget key -> (query-param name, parser, bound check)
-_PARAMS = {
-    "gen_qubits": ("q", int, lambda v: 2 <= v <= MAX_QUBITS),
-    "gen_layers": ("layers", int, lambda v: 1 <= v <= MAX_LAYERS),
-    "gen_rot": ("rot", str, lambda v: v in ROTATIONS),
-    "gen_constrained": ("constrained", parse_bool, lambda v: True),
-    "gen_range": ("range", float, lambda v: 0.1 <= v <= 3.14),
-    "gen_ent": ("ent", str, lambda v: v in ENTANGLEMENTS),
-    "gen_enc": ("enc", str, lambda v: v in ENCODINGS),
-    "gen_mech": ("mech", str, lambda v: v in MECHANISMS),
-    "gen_step": ("step", int, lambda v: 0 <= v < MAX_LAYERS + 5),
-    "gen_draw": ("draw", int, lambda v: 0 <= v < 10**6),
-    "gen_mpl": ("mpl", parse_bool, lambda v: True),
-    "gen_follow": ("follow", int, lambda v: 0 <= v < gen.N_WEIGHTS),
-    "gen_ndraws": ("draws", int, lambda v: v in DRAW_COUNTS),
-    "gen_nshots": ("shots", int, lambda v: v in SHOT_COUNTS),
-    "gen_weights": ("weights", _weight_list, lambda v: 1 <= len(v) <= MAX_SHOWN and all(0 <= j < gen.N_WEIGHTS for j in v)),
-}
+
+# The shareable state, and the bounds its widgets use.
+URL = UrlSpec(
+    integer("gen_qubits", "q", 2, MAX_QUBITS),
+    integer("gen_layers", "layers", 1, MAX_LAYERS),
+    choice("gen_rot", "rot", ROTATIONS),
+    flag("gen_constrained", "constrained"),
+    number("gen_range", "range", 0.1, round(math.pi, 2), decimals=2),  # π, to the slider's step
+    choice("gen_ent", "ent", ENTANGLEMENTS),
+    choice("gen_enc", "enc", ENCODINGS),
+    choice("gen_mech", "mech", MECHANISMS),
+    integer("gen_step", "step", 0, MAX_LAYERS + 4),
+    integer("gen_draw", "draw", 0, 10**6 - 1),
+    flag("gen_mpl", "mpl"),
+    integer("gen_follow", "follow", 0, gen.N_WEIGHTS - 1),
+    choice("gen_ndraws", "draws", DRAW_COUNTS, int),
+    choice("gen_nshots", "shots", SHOT_COUNTS, int),
+    text("gen_weights", "weights", _weight_list, f"1 to {MAX_SHOWN} comma-separated weight indices below {gen.N_WEIGHTS}",
+         encode=lambda v: ",".join(map(str, v))),
+)
 
 
 def init_state() -> None:
@@ -73,11 +79,8 @@ def init_state() -> None:
     if "gen_qubits" in st.session_state:
         return
     st.session_state.update(_DEFAULTS)
-    read_query_params(_PARAMS)
-
-
-def _write_query_params() -> None:
-    write_query_params(_PARAMS)
+    for warning in URL.read():
+        st.warning(warning)
 
 
 def _config_fields() -> tuple:
@@ -120,16 +123,16 @@ def controls() -> tuple[AnsatzConfig, str] | None:
     if chosen is not None:
         st.caption(f"What to notice in *{PRESET_LABELS[chosen]}*: {PRESET_NOTICE[chosen]}")
     c1, c2, c3 = st.columns(3)
-    c1.slider("Qubits", 2, MAX_QUBITS, key="gen_qubits", help="2^n basis states; 6 qubits give 64 = one per weight.")
-    c1.slider("Layers", 1, MAX_LAYERS, key="gen_layers")
+    c1.slider("Qubits", URL["gen_qubits"].lo, URL["gen_qubits"].hi, key="gen_qubits", help="2^n basis states; 6 qubits give 64 = one per weight.")
+    c1.slider("Layers", URL["gen_layers"].lo, URL["gen_layers"].hi, key="gen_layers")
     c2.selectbox("Rotations", list(ROTATIONS), key="gen_rot", format_func=ROT_LABELS.get)
     c2.checkbox("Constrain angles", key="gen_constrained",
                 help="angle = r·tanh(raw): every single-qubit rotation stays inside (−r, r).")
-    c2.slider("Angle range r", 0.1, 3.14, step=0.01, key="gen_range", disabled=not st.session_state["gen_constrained"])
+    c2.slider("Angle range r", URL["gen_range"].lo, URL["gen_range"].hi, step=0.01, key="gen_range", disabled=not st.session_state["gen_constrained"])
     c3.selectbox("Entanglement", ENTANGLEMENTS, key="gen_ent", format_func=ENT_LABELS.get)
     c3.selectbox("Noise encoding", ENCODINGS, key="gen_enc", format_func=ENC_LABELS.get)
     st.radio("Continuity mechanism", MECHANISMS, key="gen_mech", format_func=MECH_LABELS.get, horizontal=True)
-    _write_query_params()
+    URL.write()
     try:
         cfg = AnsatzConfig(
             n_qubits=int(st.session_state["gen_qubits"]), n_layers=int(st.session_state["gen_layers"]),
@@ -236,7 +239,7 @@ def step_through(draw: gen.Draw) -> None:
     else:
         fig = plots.kernels_figure(step.data)
     st.plotly_chart(fig, width="stretch", key="gen_step_chart")
-    _write_query_params()
+    URL.write()
 
 
 def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
@@ -262,7 +265,7 @@ def many(cfg: AnsatzConfig, mechanism: str, seed: int, draw: gen.Draw) -> None:
         hist = {f"w_{j}": samples[:, j] for j in chosen}
         st.plotly_chart(plots.weight_hist_figure(hist, prior_sigma=prior, title=f"{n_draws} draws vs. the prior"),
                         width="stretch", key="gen_hist")
-    _write_query_params()
+    URL.write()
     st.caption("What to notice: the shot counts scatter around the exact probabilities (more shots, less scatter); "
                "each weight has its own, usually lopsided, histogram. The KL term of training pulls each one "
                "towards the prior.")

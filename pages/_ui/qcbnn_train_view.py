@@ -31,29 +31,28 @@ from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab,
                                  largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
-from pages._ui.url_state import parse_bool, read_query_params, write_query_params
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
 DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
                "breast_cancer": "sklearn breast cancer (tabular)", "breastmnist": "BreastMNIST (upload .npz)"}
-MAX_TRAIN = 546
 GALLERY = 6
 
-_PARAMS = {
-    "qt_data": ("data", str, lambda v: v in DATA_LABELS and v != "breastmnist"),
-    "qt_ntrain": ("ntrain", int, lambda v: 16 <= v <= MAX_TRAIN),
-    "qt_epochs": ("epochs", int, lambda v: 1 <= v <= 30),
-    "qt_batch": ("bs", int, lambda v: v in (16, 32, 64)),
-    "qt_ansatz": ("ansatz", str, lambda v: v in ANSATZ_PRESETS),
-    "qt_mech": ("mech", str, lambda v: v in MECHANISMS),
-    "qt_mlp": ("mlp", parse_bool, lambda v: True),
-    "qt_cnn": ("cnn", parse_bool, lambda v: True),
-    "qt_strain": ("strain", int, lambda v: 1 <= v <= 16),
-    "qt_seval": ("seval", int, lambda v: 4 <= v <= 128),
-    "qt_study_ansatz": ("study", lambda s: [x for x in s.split(",") if x],
-                        lambda v: bool(v) and set(v) <= set(ANSATZ_PRESETS)),
-    "qt_study_epochs": ("study_epochs", int, lambda v: 1 <= v <= 10),
-}
+# The shareable settings, and the bounds their widgets use (sizes bounded for a shared server).
+URL = UrlSpec(
+    choice("qt_data", "data", [d for d in DATA_LABELS if d != "breastmnist"]),
+    integer("qt_ntrain", "ntrain", 16, 546),
+    integer("qt_epochs", "epochs", 1, 30),
+    choice("qt_batch", "bs", (16, 32, 64), int),
+    choice("qt_ansatz", "ansatz", ANSATZ_PRESETS),
+    choice("qt_mech", "mech", MECHANISMS),
+    flag("qt_mlp", "mlp"),
+    flag("qt_cnn", "cnn"),
+    integer("qt_strain", "strain", 1, 16),
+    integer("qt_seval", "seval", 4, 128),
+    choices("qt_study_ansatz", "study", ANSATZ_PRESETS),
+    integer("qt_study_epochs", "study_epochs", 1, 10),
+)
 _DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
              "qt_mech": "semi_implicit", "qt_strain": 8, "qt_seval": 32, "qt_mlp": True, "qt_cnn": True,
              "qt_study_ansatz": ["constrained_crx", "ry_cnot", "ryrz_product"], "qt_study_epochs": 3}
@@ -64,7 +63,8 @@ def init_state() -> None:
     if "qt_data" in st.session_state:
         return
     st.session_state.update(_DEFAULTS)
-    read_query_params(_PARAMS)
+    for warning in URL.read():
+        st.warning(warning)
 
 
 # ----------------------------------------------------------------------------- data
@@ -89,7 +89,7 @@ def data_section(seed: int) -> QCBNNDataset | None:
     """Data choice, upload validation and the per-class gallery; None (after an error message) when unusable."""
     c1, c2 = st.columns([2, 1])
     c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, key="qt_data", horizontal=True)
-    c2.slider("Training examples (at most)", 16, MAX_TRAIN, step=8, key="qt_ntrain",
+    c2.slider("Training examples (at most)", URL["qt_ntrain"].lo, URL["qt_ntrain"].hi, step=8, key="qt_ntrain",
               help="Fewer examples train faster; the validation and test splits stay the same.")
     if st.session_state["qt_data"] == "breastmnist":
         st.file_uploader("MedMNIST breastmnist.npz (28×28)", type=["npz"], key="qt_upload",
@@ -134,17 +134,17 @@ def settings() -> None:
                   "the weights have a density and the KL is a proper bound. Born + adversarial: the old option; its "
                   "weights lie on a 6-dimensional surface, the KL is only a learned regulariser and the spread "
                   "collapses in training. Bitstring + jitter: independent binned weights with an exact density.")
-    c2.slider("Epochs", 1, 30, key="qt_epochs")
-    c2.select_slider("Batch size", (16, 32, 64), key="qt_batch")
-    c3.slider("Weight draws per step", 1, 16, key="qt_strain")
-    c3.slider("Weight draws for predictions", 4, 128, key="qt_seval")
+    c2.slider("Epochs", URL["qt_epochs"].lo, URL["qt_epochs"].hi, key="qt_epochs")
+    c2.select_slider("Batch size", URL["qt_batch"].options, key="qt_batch")
+    c3.slider("Weight draws per step", URL["qt_strain"].lo, URL["qt_strain"].hi, key="qt_strain")
+    c3.slider("Weight draws for predictions", URL["qt_seval"].lo, URL["qt_seval"].hi, key="qt_seval")
     c4.checkbox("MLP generator (classical control)", key="qt_mlp",
                 help="Same 6 noise numbers, same 64 outcomes, same weight map and mechanism as the QCBNN, with a "
                      "small MLP in the circuit's place: if it matches the QCBNN, the effect is not quantum.")
     c4.checkbox("CNN (deterministic)", key="qt_cnn",
                 help="One weight vector; its only uncertainty is the softmax entropy (mutual information 0).")
     c4.caption("Same seed for every model: same data order, same initial classical layer, same noise streams.")
-    write_query_params(_PARAMS)
+    URL.write()
 
 
 def _train_cfg(seed: int, epochs: int) -> TrainConfig:
@@ -370,10 +370,10 @@ def gallery(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str
 def study_settings() -> None:
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect("Ansätze to compare", list(ANSATZ_PRESETS), key="qt_study_ansatz", max_selections=5)
-    c2.slider("Epochs each", 1, 10, key="qt_study_epochs")
+    c2.slider("Epochs each", URL["qt_study_epochs"].lo, URL["qt_study_epochs"].hi, key="qt_study_epochs")
     c3.checkbox("Include the BNN", value=True, key="qt_study_bnn")
     c3.caption("The MLP and CNN controls follow the checkboxes of the first tab's settings.")
-    write_query_params(_PARAMS)
+    URL.write()
 
 
 def study_body(run: LiveRun) -> None:
@@ -483,10 +483,12 @@ def multiseed_tab() -> None:
                 "the seeds pair the models (same data split and initialisation).")
     c1, c2 = st.columns(2)
     datasets = sorted({d for _, d in studies})
-    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True,
-                    format_func=lambda d: DATA_LABELS.get(d, d))
+    # Defaults: the phantom's confirmation stage, the one that answers the question (digits is too easy).
+    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True, format_func=lambda d: DATA_LABELS.get(d, d),
+                    index=datasets.index("phantom") if "phantom" in datasets else 0)
     stages = [s for s in STAGES if (s, data) in studies]
-    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True)
+    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True,
+                     index=stages.index("confirm") if "confirm" in stages else 0)
     summary = studies[(stage, data)]
     quantum = best_family(summary)
     if quantum is None:

@@ -19,7 +19,7 @@ from pages._ui.slots import TrainingSlots
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ntl_training_lab.py")
-TINY = {"preset": "Tiny (tests)", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
+TINY = {"preset": "tiny", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
 
 
 @pytest.fixture(autouse=True)
@@ -175,7 +175,7 @@ def test_bad_learning_rate_is_refused_with_a_message(slots, lr):
 def test_junk_in_a_shared_link_is_ignored(slots):
     at = _app(digits="99", bs="7", losses="ce,bogus", model="gpt9", reverse="maybe")
     assert not at.exception
-    cfg = PRESETS["Tiny (tests)"]
+    cfg = PRESETS["tiny"]
     assert at.session_state["lab_digits"] == cfg.digits and at.session_state["lab_batch"] == 16
     assert at.session_state["lab_losses"] == ["ce", "was"] and at.session_state["lab_model"] == cfg.model
 
@@ -202,7 +202,7 @@ def test_uploaded_data_file_trains(slots):
 
 def _save_comparison(folder: Path) -> None:
     for loss in ("ce", "was"):
-        tr = Trainer(PRESETS["Tiny (tests)"].replace(loss=loss, eval_every=2, steps=4))
+        tr = Trainer(PRESETS["tiny"].replace(loss=loss, eval_every=2, steps=4))
         tr.step(4)
         tr.save(folder / f"{loss}-seed0")
 

@@ -8,7 +8,7 @@ from tests.e2e.conftest import assert_no_exception, wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-TINY = "preset=Tiny+%28tests%29&steps=40&eval=5&losses=ce,was&bs=8"
+TINY = "preset=tiny&steps=40&eval=5&losses=ce,was&bs=8"
 
 
 def _step(page) -> int:

@@ -21,4 +21,4 @@ def one_thread():
 
 def tiny(**changes) -> TrainConfig:
     """1-digit addition, 2-layer GPT-2, batch 16, CPU: a step takes milliseconds."""
-    return PRESETS["Tiny (tests)"].replace(device="cpu", **changes)
+    return PRESETS["tiny"].replace(device="cpu", **changes)

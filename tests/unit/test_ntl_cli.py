@@ -12,7 +12,7 @@ from ntl_core.cli import main
 from ntl_core.training import load_runs
 from tests.unit.ntl_train_helpers import one_thread  # noqa: F401  (autouse fixture)
 
-TINY = ["train", "--preset", "Tiny (tests)", "--device", "cpu", "--steps", "3", "--no-progress"]
+TINY = ["train", "--preset", "tiny", "--device", "cpu", "--steps", "3", "--no-progress"]
 
 
 def test_json_report_per_seed_and_summary(capsys, tmp_path):
@@ -108,3 +108,25 @@ def test_ray_without_ray_installed_is_an_error_line(capsys, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     assert main([*TINY, "--seeds", "0", "--ray", "auto"]) == 2
     assert "needs the 'ray' package" in capsys.readouterr().err
+
+
+def test_presets_json_lists_every_preset_with_its_claim(capsys):
+    from ntl_core.training import PRESET_INFO, TrainConfig
+
+    assert main(["presets", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == list(PRESET_INFO)
+    for row in rows:
+        assert {"id", "label", "config", "headline_metric", "expected"} <= set(row)
+        assert row["expected"] in ("better", "worse", "no difference", None)
+        assert TrainConfig.from_dict(row["config"]) == PRESET_INFO[row["id"]].config
+
+
+def test_train_preset_defaults_and_flag_overrides(capsys):
+    # losses/seeds come from the preset unless given; --train-size/--grad-clip override its fields
+    assert main(["train", "--preset", "tiny", "--device", "cpu", "--steps", "2", "--no-progress", "--json",
+                 "--losses", "ce,was", "--digits", "2", "--train-size", "50", "--grad-clip", "0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["seeds"] == [0] and report["config"]["train_size"] == 50 and report["config"]["grad_clip"] == 0
+    assert report["preset"]["id"] == "tiny" and report["preset"]["headline_metric"] == "exact_match"
+    assert report["verdict"]["losses"]["was"]["outcome"] in ("one seed", "tie at 0")

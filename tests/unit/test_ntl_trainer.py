@@ -166,7 +166,7 @@ def test_config_validation(changes, message):
 
 
 def test_presets_are_valid_and_config_round_trips():
-    assert {"CPU classroom (≈90 s)", "GPU"} <= set(PRESETS)
+    assert {"cpu-classroom", "gpu-multiplication", "regression-head"} <= set(PRESETS)
     for cfg in PRESETS.values():
         assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ValueError, match="unknown TrainConfig fields"):

@@ -18,7 +18,7 @@ from tests.unit.worker_doubles import Counter
 
 pytestmark = pytest.mark.xdist_group("workers")  # spawned workers: keep them on one xdist worker
 
-TINY_LAB = RunSpec(build_lab, {"base": PRESETS["Tiny (tests)"].replace(steps=4, eval_every=2, seed=3),
+TINY_LAB = RunSpec(build_lab, {"base": PRESETS["tiny"].replace(steps=4, eval_every=2, seed=3),
                                "losses": ["ce", "was"]})
 
 
@@ -130,7 +130,7 @@ def test_ray_actor_gives_the_same_rows(reference_rows):
         with open_run(TINY_LAB, "ray", "local") as run:
             assert _rows_equal(run.step(4), reference_rows)
             with pytest.raises(ValueError, match="each loss"):
-                open_run(RunSpec(build_lab, {"base": PRESETS["Tiny (tests)"], "losses": ["ce", "ce"]}), "ray").step(1)
+                open_run(RunSpec(build_lab, {"base": PRESETS["tiny"], "losses": ["ce", "ce"]}), "ray").step(1)
         with open_run(RunSpec(Counter), "ray") as run:
             with pytest.raises(WorkerError, match="IndexError"):
                 run.call("boom")
