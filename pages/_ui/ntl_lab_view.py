@@ -98,17 +98,17 @@ def settings() -> None:
     if file_task:
         c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
     # Drawn even when unused: a widget that is not drawn loses its value in session_state.
-    c1.slider("Digits per operand", URL["lab_digits"].lo, URL["lab_digits"].hi, key="lab_digits", disabled=file_task)
+    c1.slider("Digits per operand", *URL["lab_digits"].bounds, key="lab_digits", disabled=file_task)
     c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
     c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
                  help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
                       "multi-digit tokens, for contrast (CE and regression only)")
-    c3.slider("NTL weight λ", URL["lab_lambda"].lo, URL["lab_lambda"].hi, step=0.05, key="lab_lambda")
+    c3.slider("NTL weight λ", *URL["lab_lambda"].bounds, step=0.05, key="lab_lambda")
     c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
     c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
-    c4.number_input("Steps per run", URL["lab_steps"].lo, URL["lab_steps"].hi, step=10, key="lab_steps")
-    c4.number_input("Evaluate every (steps)", URL["lab_eval"].lo, URL["lab_eval"].hi, step=5, key="lab_eval",
+    c4.number_input("Steps per run", *URL["lab_steps"].bounds, step=10, key="lab_steps")
+    c4.number_input("Evaluate every (steps)", *URL["lab_eval"].bounds, step=5, key="lab_eval",
                     help="Each evaluation answers the held-out questions of both test splits.")
     URL.write()
 

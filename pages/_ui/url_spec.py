@@ -42,6 +42,11 @@ class Param:
     hi: float | None = None
     options: tuple = ()
 
+    @property
+    def bounds(self) -> tuple:
+        """``(lo, hi)``, to unpack into a slider or number input."""
+        return self.lo, self.hi
+
 
 def _bounded(value: float, lo: float, hi: float) -> float:
     if not (math.isfinite(value) and lo <= value <= hi):
@@ -162,6 +167,15 @@ class UrlSpec:
         values, warnings = self.parse(st.query_params.to_dict())
         st.session_state.update(values)
         return warnings
+
+    def init_session(self, defaults: Mapping[str, Any]) -> None:
+        """Once per session (until the first default's key exists): the defaults, then the link's valid values;
+        the warnings for the rest are shown where the page is being drawn."""
+        if next(iter(defaults)) in st.session_state:
+            return
+        st.session_state.update(defaults)
+        for warning in self.read():
+            st.warning(warning)
 
     def write(self) -> None:
         """Mirror the widgets' current values in the URL."""

@@ -36,7 +36,7 @@ def test_each_bad_value_is_skipped_with_a_warning_naming_it(name, raw, expect):
 
 
 def test_widgets_and_links_share_the_bounds():
-    assert (SPEC["p_n"].lo, SPEC["p_n"].hi) == (1, 6) and SPEC["p_bs"].options == (16, 32)
+    assert SPEC["p_n"].bounds == (1, 6) and SPEC["p_bs"].options == (16, 32)
     from qcbnn_core.ansatz import MAX_QUBITS
     assert qcbnn_gen_view.URL["gen_qubits"].hi == MAX_QUBITS  # the page's limit is the core's, defined once
     assert qcbnn_gen_view.URL["gen_range"].hi == round(math.pi, 2)

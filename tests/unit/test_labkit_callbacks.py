@@ -23,7 +23,8 @@ def test_qcbnn_trainer_reports_steps_and_epochs():
 
     seen = []
     trainer = Trainer(make_phantom(seed=0, splits=(32, 16, 16)), ModelConfig(kind="cnn"),
-                      TrainConfig(epochs=1, batch_size=16, n_samples_eval=4, snapshot_samples=4, n_boot=5, device="cpu"),
+                      TrainConfig(epochs=1, batch_size=16, n_samples_eval=4, snapshot_samples=4, n_boot=5,
+                                  device="cpu"),
                       callbacks=[lambda event, tr, row: seen.append((event, row))])
     trainer.fit()
     assert [e for e, _ in seen] == [STEP, STEP, EPOCH]
