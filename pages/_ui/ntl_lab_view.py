@@ -23,8 +23,8 @@ from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
 from ntl_core.presets import STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
-from labkit.workers import RunSpec
-from pages._ui.live_run import LiveRun
+from labkit.workers import RunSpec, WorkerError
+from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, check_cpu_cost, verdict
@@ -255,16 +255,21 @@ def _samples_view(run: LiveRun):
     """
     if not run.started:
         return None
+    freed = ("Sample answers and the digit heatmap need the model, which was freed when the run ended or "
+             "stopped (so the server keeps memory for other students). The curves above are complete.")
     if not run.has_model:
-        st.caption("Sample answers and the digit heatmap need the model, which was freed when the run ended "
-                   "(so the server keeps memory for other students). The curves above are complete.")
+        st.caption(freed)
         return None
     splits = run.progress.get("splits", ["interpolation"])
     token_runs = [loss for loss in run.meta["losses"] if loss != "reg"]  # reg has no digit distribution
     left, right = st.columns(2)
     split = left.radio("Test questions", splits, horizontal=True, key="lab_split",
                        help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
-    table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+    try:
+        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+    except (ModelFreed, WorkerError, ValueError):  # the worker went away meanwhile (idle, crashed)
+        st.caption(freed)
+        return None
     pairs = dict(zip(table["question"], table["true answer"]))
     question = right.selectbox("Question for the heatmap", list(pairs), key="lab_heat_q") \
         if token_runs and pairs else None
@@ -277,12 +282,17 @@ def _samples_view(run: LiveRun):
         if shown.get("version") == version or not run.has_model:
             return
         shown["version"] = version
-        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
-        table_box.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
-        if question is None or question not in pairs:
+        try:
+            table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+            fig = None if question is None or question not in pairs else run.cached(
+                f"heat-{question}", lambda: digit_heatmaps(
+                    *_heat_inputs(run.query("heatmap", question, pairs[question]), question)))
+        except (ModelFreed, WorkerError, ValueError):
+            table_box.caption(freed)
             return
-        fig = run.cached(f"heat-{question}", lambda: digit_heatmaps(
-            *_heat_inputs(run.query("heatmap", question, pairs[question]), question)))
+        table_box.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        if fig is None:
+            return
         heat_box.plotly_chart(fig, width="stretch")
         caption_box.caption("Rows: answer positions in the order the model writes them"
                             + (" (units first)." if run.meta["base"].reverse else "."))

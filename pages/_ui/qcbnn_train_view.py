@@ -24,8 +24,8 @@ from qcbnn_core.generator import MECHANISM_LABELS
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
-from labkit.workers import RunSpec
-from pages._ui.live_run import LiveRun
+from labkit.workers import RunSpec, WorkerError
+from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab, certainty_order, gap_verdict,
                                  largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
@@ -241,7 +241,10 @@ def _progress(run: LiveRun) -> None:
 def _snapshots(run: LiveRun) -> dict[str, np.ndarray]:
     """Weight draws per saved epoch: from the worker (new ones only after an epoch), or the settled views."""
     if run.has_model:
-        return run.cached("snapshots", lambda: run.query("snapshots"), version=run.progress.get("epoch"))
+        try:
+            return run.cached("snapshots", lambda: run.query("snapshots"), version=run.progress.get("epoch"))
+        except (ModelFreed, WorkerError, ValueError):  # the worker went away meanwhile: what was settled stays
+            pass
     return run.views.get("snapshots", {})
 
 
