@@ -129,13 +129,15 @@ def open_student(browser, url: str, steps: int, start: bool = True):
 
 
 def state_of(page) -> tuple[str, float | None]:
-    """("training" | "queued" | "error" | "other", steps/s of the page's last tick when training)."""
+    """("training" | "queued" | "finished" | "error" | "other", steps/s of the page's last tick when training)."""
     try:
         if page.locator("[data-testid='stException']").count() or \
                 page.get_by_text("internal error", exact=False).count():
             return "error", None
         if page.get_by_text("in the queue", exact=False).count():
             return "queued", None
+        if page.get_by_text("Finished:", exact=False).count():
+            return "finished", None
         metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps/s")
         if page.get_by_role("button", name="Pause", exact=True).is_enabled(timeout=2_000):
             # Granted; before its first tick returns (the worker is still starting) there is no rate yet.
@@ -153,6 +155,8 @@ def main() -> None:
     parser.add_argument("--train-s", type=float, default=45.0, help="seconds of training before counting")
     parser.add_argument("--settle-s", type=float, default=150.0, help="seconds to wait after closing all sessions")
     parser.add_argument("--probes", type=int, default=3, help="explorer first loads per measurement")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="APP_CPU_WORKERS for the server (default: the app's default, 4)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -160,7 +164,10 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(port, {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    env = {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if args.workers:
+        env["APP_CPU_WORKERS"] = str(args.workers)
+    server = start_server(port, env)
     sampler = RssSampler(server.pid)
     out: dict = {"sessions": args.sessions, "load_before": os.getloadavg()}
     pw = sync_playwright().start()
@@ -187,6 +194,7 @@ def main() -> None:
         states = [state_of(p) for p in pages]
         out["granted"] = sum(s == "training" for s, _ in states)
         out["queued"] = sum(s == "queued" for s, _ in states)
+        out["finished"] = sum(s == "finished" for s, _ in states)
         out["errors"] = sum(s == "error" for s, _ in states)
         out["other"] = sum(s == "other" for s, _ in states)
         out["explorer_loaded_s"] = [explorer_first_load(browser, url) for _ in range(args.probes)]
@@ -227,8 +235,9 @@ def main() -> None:
     mib = lambda b: f"{b / 2**20:.0f} MiB"  # noqa: E731
     med = lambda xs: f"{statistics.median(xs):.1f} s" if xs else "–"  # noqa: E731
     idle, loaded = statistics.median(out["explorer_idle_s"]), statistics.median(out["explorer_loaded_s"])
-    print(f"sessions {out['sessions']} (opened in {out['open_all_s']:.0f} s); runs granted {out['granted']}, "
-          f"queued {out['queued']}, errors {out['errors']}, other {out['other']}")
+    print(f"sessions {out['sessions']} (opened in {out['open_all_s']:.0f} s, {args.steps} steps per run); after "
+          f"{args.train_s:.0f} s: runs training {out['granted']}, queued {out['queued']}, finished {out['finished']}, "
+          f"errors {out['errors']}, other {out['other']}")
     print(f"server RSS (web process): idle {mib(out['rss_idle'])}, peak {mib(out['rss_peak'])}, after "
           f"{mib(out['rss_after'])} ({100 * (out['rss_after'] / out['rss_idle'] - 1):+.1f} % vs idle)")
     print(f"training workers: at most {out['workers_during']} alive, peak RSS {mib(out['rss_workers_peak'])} "
