@@ -34,6 +34,7 @@ from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, 
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
+CURVES_EVERY_S = 3.0  # while training, the curves are redrawn at least this often (and at every evaluation)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
 MAX_UPLOAD_BYTES = 5_000_000
 UPLOADED = "uploaded.txt"  # stands for the upload in the page's config; the worker writes the real file
@@ -211,14 +212,20 @@ def _live_body(seed: int) -> None:
     progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
     samples = _samples_view(run)
     deadline = time.perf_counter() + FRAGMENT_RUN_S
+    drawn_at, drawn_evals = -math.inf, None
     while True:
         if run.running:
             live.train_tick(run)
         with progress.container():
             _show_progress(run)
-        curves.plotly_chart(curves_figure(run.histories()), width="stretch")
-        with verdict_box.container():
-            _show_verdict(run.histories(), seed)
+        # The figure is the web server's biggest cost per tick (measured: 46 % of a core for 4 training pages and
+        # 6 waiting ones), so while training it is redrawn at a new evaluation or every CURVES_EVERY_S seconds.
+        evals = len(eval_rows(next(iter(run.histories().values()), [])))
+        if not run.running or evals != drawn_evals or time.perf_counter() - drawn_at >= CURVES_EVERY_S:
+            curves.plotly_chart(curves_figure(run.histories()), width="stretch")
+            with verdict_box.container():
+                _show_verdict(run.histories(), seed)
+            drawn_at, drawn_evals = time.perf_counter(), evals
         if samples is not None:
             samples(run)
         if not run.running or time.perf_counter() >= deadline:
