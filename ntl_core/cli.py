@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print one JSON object with per-seed and summary numbers")
     train.add_argument("--out", type=Path, help="write run directories <loss>-seed<k>/ and summary.json here")
     train.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
+    train.add_argument("--no-weights", action="store_true",
+                       help="write histories and summary only, no checkpoints (small, e.g. for the lab's gallery)")
     train.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return parser
 
@@ -139,7 +141,7 @@ def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | N
     losses, seeds = args.losses or list(preset.losses), args.seeds or list(preset.seeds)
     progress = (lambda cfg: []) if args.no_progress else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
-    results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress)
+    results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress, weights=not args.no_weights)
     verdict = compare({(r.loss, r.seed): r.history for r in results}, preset.headline_metric)
     report = jsonable({"config": base.to_dict(), "losses": losses, "seeds": seeds, "steps": base.steps,
                       "preset": {k: v for k, v in preset.to_json().items() if k != "config"},

@@ -95,7 +95,7 @@ def _result(trainer: Trainer) -> RunResult:
 def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps: int,
                    out: str | Path | None = None,
                    callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: [],
-                   batched: bool | None = None) -> list[RunResult]:
+                   batched: bool | None = None, weights: bool = True) -> list[RunResult]:
     """Train every loss on every seed (seed-major, so a partial result is still paired).
 
     Args:
@@ -103,7 +103,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         losses: e.g. ``["ce", "was", "mse"]``.
         seeds: e.g. ``[0, 1, 2]``.
         steps: optimiser steps per run.
-        out: when given, each run is saved to ``out/<loss>-seed<seed>/``.
+        out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (with its checkpoint when ``weights``).
         callbacks: builds the callbacks of one run (e.g. a tqdm bar); not used by a batched ensemble.
         batched: train all runs as one :class:`~ntl_core.ensemble.SeedEnsemble` (one vmapped model);
             default: on CUDA when every run is a GPT-2 token loss. Results equal separate runs.
@@ -132,7 +132,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
     for trainer in trainers:
         results.append(_result(trainer))
         if out is not None:
-            trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}")
+            trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}", weights)
     return results
 
 
