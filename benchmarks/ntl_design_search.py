@@ -12,6 +12,8 @@ Phases:
 * ``confirm`` — seeds 100–104 on the two settings ``select`` picked (read from the JSON, not typed
   in), the numbers a preset may claim.
 * ``report``  — prints the markdown tables of both phases from the JSON.
+* ``gallery`` — writes the confirmation runs of the two confirmed settings as run directories
+  (histories and summary, no weights) under ``gallery/ntl/`` for the lab's Replay tab.
 
 Runs are appended to ``--json`` as each finishes, and runs already there are skipped, so an
 interrupted search resumes where it stopped.
@@ -19,6 +21,7 @@ interrupted search resumes where it stopped.
     PYTHONPATH=. python benchmarks/ntl_design_search.py select  --jobs 2 --json docs/ntl_design_search.json
     PYTHONPATH=. python benchmarks/ntl_design_search.py confirm --jobs 2 --json docs/ntl_design_search.json
     PYTHONPATH=. python benchmarks/ntl_design_search.py report  --json docs/ntl_design_search.json
+    PYTHONPATH=. python benchmarks/ntl_design_search.py gallery --json docs/ntl_design_search.json
 """
 from __future__ import annotations
 
@@ -67,9 +70,35 @@ def run_all(jobs: list[tuple[str, str, int]], path: Path, workers: int, threads:
                   f"({STEPS / run['train_seconds']:.1f} steps/s)", flush=True)
 
 
+def write_gallery(path: Path, gallery: Path) -> None:
+    """The confirmed settings' confirmation runs as run directories ``<gallery>/<setting>/<loss>-seed<k>/``.
+
+    Histories are the search's evaluation rows (interpolation every EVAL_EVERY steps, extrapolation at
+    the end); the search recorded no per-step training loss, so the replay's loss panel stays empty.
+    """
+    import shutil
+
+    from labkit.strict_json import jsonable
+    from ntl_core.runs import write_history
+    from ntl_core.training import TrainConfig
+
+    result = analyse(path)
+    runs = load(path)
+    for stats in result["confirmation"]:
+        folder = gallery / f"search-{stats['setting']}-seeds-{CONFIRMATION_SEEDS[0]}-{CONFIRMATION_SEEDS[-1]}"
+        shutil.rmtree(folder, ignore_errors=True)
+        for run in runs:
+            if run["setting"] == stats["setting"] and run["seed"] in CONFIRMATION_SEEDS:
+                cfg = TrainConfig.from_dict(run["config"])
+                write_history(folder / f"{run['loss']}-seed{run['seed']}", cfg, [*run["curve"], run["extrapolation"]])
+        (folder / "summary.json").write_text(json.dumps(jsonable(stats), indent=2))
+        print(f"wrote {folder}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("phase", choices=("select", "confirm", "report"))
+    parser.add_argument("phase", choices=("select", "confirm", "report", "gallery"))
+    parser.add_argument("--gallery", type=Path, default=Path("gallery/ntl"))
     parser.add_argument("--json", type=Path, default=Path("docs/ntl_design_search.json"))
     parser.add_argument("--jobs", type=int, default=2, help="parallel runs (processes)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
@@ -85,6 +114,8 @@ def main() -> None:
         print(f"selection picked {choice}; confirming {picked} on seeds {CONFIRMATION_SEEDS}")
         run_all([(name, loss, seed) for seed in CONFIRMATION_SEEDS for name in picked for loss in LOSSES],
                 args.json, args.jobs, args.threads)
+    elif args.phase == "gallery":
+        write_gallery(args.json, args.gallery)
     result = analyse(args.json)
     print("## Selection (seeds 0–2)\n\n" + table(result["selection"]))
     print(f"\ndecision: {result['choice']}")

@@ -101,6 +101,17 @@ def decide(stats: list[dict]) -> dict:
     return {"winner": winner, "best_mean": best_mean, "contrast": contrast}
 
 
+def expected_outcome(stats: dict) -> str:
+    """The protocol's claim from a setting's (confirmation) statistics: "better" when the 95 % CI of
+    ln(MAPE_CE / MAPE_WAS) lies above 0, "worse" when below, else "no difference"."""
+    r = stats["log_mape_ratio"]
+    if not math.isfinite(r["ci95"]):
+        return "no difference"
+    if r["mean"] - r["ci95"] > 0:
+        return "better"
+    return "worse" if r["mean"] + r["ci95"] < 0 else "no difference"
+
+
 def _ci(stat: dict, scale: float = 1.0, digits: int = 3) -> str:
     if not math.isfinite(stat["mean"]):
         return "n/a"

@@ -23,6 +23,7 @@ from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
 from ntl_core.presets import PRESET_INFO, STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
+from ntl_core.design_search import CONFIRMATION_SEEDS, SELECTION_SEEDS, analyse
 from ntl_core.verdict import compare, steps_until_table
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
@@ -62,6 +63,39 @@ URL = UrlSpec(
 
 def _clip(key: str, value: int) -> int:
     return int(min(max(value, URL[key].lo), URL[key].hi))
+
+
+SEARCH_JSON = Path(__file__).resolve().parents[2] / "docs" / "ntl_design_search.json"
+
+
+@st.cache_data(show_spinner=False)
+def _search_results(path: str, mtime: float) -> dict:
+    return analyse(path)
+
+
+def _ratio_text(stat: dict) -> str:
+    r = stat["log_mape_ratio"]
+    ci = f" ± {r['ci95']:.2f}" if math.isfinite(r["ci95"]) else ""
+    return f"ln(MAPE_CE / MAPE_WAS) = {r['mean']:+.2f}{ci} (n = {stat['n']})"
+
+
+def search_summary() -> None:
+    """What the pre-registered design search found, read from the committed raw results."""
+    if not SEARCH_JSON.exists():
+        return
+    results = _search_results(str(SEARCH_JSON), SEARCH_JSON.stat().st_mtime)
+    with st.expander("What the pre-registered search found (CPU, 1000 steps, CE vs CE + NTL-WAS)"):
+        st.markdown(f"Eight settings, one factor at a time; selection on seeds {list(SELECTION_SEEDS)}, the claim "
+                    f"re-measured on unseen seeds {list(CONFIRMATION_SEEDS)}. Headline: per seed "
+                    "ln(MAPE_CE / MAPE_WAS) on the interpolation split, > 0 when NTL has the lower error; mean ± 95 % CI. "
+                    "Protocol and full table: `docs/ntl_design_search_protocol.md`, `docs/ntl_design_search.md`.")
+        st.dataframe(pd.DataFrame([{
+            "setting": s["setting"], "selection": _ratio_text(s),
+            "EM CE / WAS": f"{s['exact_match']['ce']['mean']:.3f} / {s['exact_match']['was']['mean']:.3f}",
+        } for s in results["selection"]]), hide_index=True, width="stretch")
+        for s in results["confirmation"]:
+            st.markdown(f"**Confirmation, {s['setting']}:** {_ratio_text(s)}; exact match CE "
+                        f"{s['exact_match']['ce']['mean']:.3f}, WAS {s['exact_match']['was']['mean']:.3f}.")
 
 
 def _apply_preset() -> None:

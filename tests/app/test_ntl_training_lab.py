@@ -56,6 +56,11 @@ def _step_metric(at: AppTest) -> str:
     return next(m.value for m in at.metric if m.label == "Step (each run)")
 
 
+def _samples(at: AppTest):
+    """The table of test questions (other tables on the page: the search summary, sample efficiency)."""
+    return next(d.value for d in at.dataframe if "question" in d.value.columns)
+
+
 def _step(run) -> int:
     return run.progress.get("step", 0)
 
@@ -83,7 +88,7 @@ def test_start_step_pause_reset_changes_metrics(slots):
         assert [r["step"] for r in hist if "split" not in r] == list(range(1, _step(run) + 1)), name
 
     # The sample table shows each run's own greedy answers, marked against the true answer.
-    table = at.dataframe[0].value
+    table = _samples(at)
     first = lab.trainers["ce"]
     pairs = first.sample_questions(len(table), "interpolation")
     assert list(table["question"]) == [q for q, _ in pairs]
@@ -307,7 +312,7 @@ def test_changing_the_test_split_redraws_the_table_in_the_same_run(slots):
     run = at.session_state[view.LAB_KEY]
     assert at.radio(key="lab_split").value == "interpolation"
     at.radio(key="lab_split").set_value("extrapolation").run()
-    questions = list(at.dataframe[0].value["question"])
+    questions = list(_samples(at)["question"])
     extrapolation = run.handle.target.trainers["ce"].sample_questions(len(questions), "extrapolation")
     assert questions == [q for q, _ in extrapolation] and not at.exception
 
@@ -322,3 +327,17 @@ def test_gallery_runs_open_in_the_replay_tab(tmp_path, monkeypatch):
     at.button(key="lab_replay_open").click().run()
     assert not at.exception and not at.error
     assert sorted(r.config.loss for r in at.session_state["lab_replay"]) == ["ce", "was"]
+
+
+def test_the_shipped_gallery_opens_with_its_seeds(monkeypatch, tmp_path):
+    monkeypatch.setattr(view, "GALLERY", ROOT / "gallery" / "ntl")
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
+    at = _app()
+    names = at.selectbox(key="lab_replay_dir").options
+    assert names and all(n.startswith("gallery/search-") for n in names)
+    for name in names:
+        at.selectbox(key="lab_replay_dir").set_value(name)
+        at.button(key="lab_replay_open").click().run()
+        assert not at.exception and not at.error
+        assert len({r.config.seed for r in at.session_state["lab_replay"]}) == 5
+        assert "mean of 5 seeds" in _texts([*at.success, *at.warning, *at.info])

@@ -56,7 +56,7 @@ def test_gallery_run_opens_in_the_replay_tab(page, app_url):
     page.get_by_role("option").filter(has_text="gallery/").first.click()
     page.get_by_role("button", name="Open run", exact=True).click()
     # The replay draws the curves with their seed bands and a verdict over the gallery's seeds.
-    page.get_by_text("mean of 3 seeds", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("mean of 5 seeds", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length > 0",
                            timeout=60_000)
     assert_no_exception(page)

@@ -29,7 +29,7 @@ def test_log_ratio_and_steps_until():
 def test_rule_picks_the_largest_robust_improvement_and_ties_go_to_the_cheaper():
     runs = (_setting("strong", [0.4, 0.5, 0.6], [0.1, 0.12, 0.16], seconds=50)
             + _setting("strong-cheap", [0.4, 0.5, 0.6], [0.1, 0.125, 0.16], seconds=10)
-            + _setting("noisy", [0.4, 0.5, 0.6], [0.01, 0.9, 0.3])
+            + _setting("noisy", [0.4, 0.5, 0.6], [0.001, 0.9, 0.3])
             + _setting("worse", [0.1, 0.12, 0.16], [0.4, 0.5, 0.6]))
     stats = [ds.setting_stats(runs, n, (0, 1, 2)) for n in ("strong", "strong-cheap", "noisy", "worse")]
     choice = ds.decide(stats)
@@ -42,3 +42,23 @@ def test_no_winner_when_no_interval_lies_above_zero():
     runs = _setting("a", [0.4, 0.5, 0.6], [0.3, 0.7, 0.5]) + _setting("b", [0.1, 0.2, 0.3], [0.2, 0.1, 0.35])
     choice = ds.decide([ds.setting_stats(runs, n, (0, 1, 2)) for n in ("a", "b")])
     assert choice["winner"] is None and {choice["best_mean"], choice["contrast"]} == {"a", "b"}
+
+
+def test_presets_claim_what_the_committed_confirmation_found():
+    from pathlib import Path
+
+    from ntl_core.presets import PRESET_INFO
+
+    results = ds.analyse(Path(__file__).resolve().parents[2] / "docs" / "ntl_design_search.json")
+    confirmed = {s["setting"]: s for s in results["confirmation"]}
+    choice = results["choice"]
+    assert PRESET_INFO["cpu-classroom"].search_setting == (choice["winner"] or choice["best_mean"])
+    assert PRESET_INFO["cpu-contrast"].search_setting == choice["contrast"]
+    for preset in PRESET_INFO.values():
+        if preset.search_setting:
+            stats = confirmed[preset.search_setting]
+            assert stats["seeds"] == list(ds.CONFIRMATION_SEEDS)
+            assert preset.expected == ds.expected_outcome(stats), preset.id
+            fields = preset.config.to_dict()
+            searched = ds.config(preset.search_setting, "was", 0)
+            assert all(fields[k] == v for k, v in searched.items() if k not in ("loss", "seed", "device", "eval_every"))
