@@ -26,7 +26,8 @@ from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
 from pages._ui.live_training import LiveControls
-from pages._ui.ntl_lab import build_lab, verdict
+from pages._ui.common import worker_kind
+from pages._ui.ntl_lab import build_lab, check_cpu_cost, verdict
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
@@ -151,6 +152,8 @@ def _build_run(seed: int) -> LiveRun:
     base, losses = _config_from_widgets(seed), list(st.session_state["lab_losses"])
     if not losses:
         raise ValueError("choose at least one loss to train")
+    if worker_kind() == "cpu":
+        check_cpu_cost(base, len(losses))
     text = _uploaded_text() if base.task == "file" else None
     spec = RunSpec(build_lab, {"base": base, "losses": losses, "data_text": text}, threads=torch_threads_from_env())
     return LiveRun(spec, {"base": base, "losses": losses})

@@ -267,3 +267,10 @@ def test_reachable_through_the_app_navigation():
     at.switch_page("pages/ntl_training_lab.py").run()
     assert not at.exception
     assert "Training lab" in at.title[0].value and at.button(key="lab_start").label == "Start"
+
+
+def test_too_expensive_settings_on_a_cpu_server_get_a_message(slots):
+    at = _app(model="gpt2-medium", bs="256", digits="6", losses="ce,was,mse", task="multiplication")
+    at.button(key="lab_start").click().run()
+    assert "choose a smaller model" in _texts(at.error) and view.LAB_KEY not in at.session_state
+    assert slots.in_use() == 0 and not at.exception
