@@ -95,9 +95,9 @@ def test_cpu_cost_cap_refuses_the_26_second_round_and_allows_the_presets():
     from ntl_core.training import PRESETS
     from pages._ui.ntl_lab import check_cpu_cost
 
-    for name in ("CPU classroom (≈90 s)", "GPU"):
+    for name in ("cpu-classroom", "gpu-multiplication"):
         check_cpu_cost(PRESETS[name], 2)  # both presets stay within a tick on a CPU worker
-    heavy = PRESETS["GPU"].replace(model="gpt2-medium", batch_size=256, digits=6)
+    heavy = PRESETS["gpu-multiplication"].replace(model="gpt2-medium", batch_size=256, digits=6)
     with pytest.raises(ValueError, match="about 26 s"):
         check_cpu_cost(heavy, 4)  # the measured 26.5 s round
     check_cpu_cost(heavy.replace(batch_size=16), 2)
