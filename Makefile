@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-unit test-app test-e2e test-notebooks notebooks gallery bench lab clean
+.PHONY: run serve test test-unit test-app test-e2e test-notebooks notebooks gallery bench lab clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+# `make serve` serves a class: every network interface, class settings (.streamlit/config.toml: no tracebacks,
+# 10 MB uploads, XSRF on, no top bar), no file watcher, training in worker processes; then waits for
+# /_stcore/health and prints the address to give students. Caps: APP_CPU_WORKERS, APP_GPU_WORKERS,
+# APP_MAX_QUEUED; APP_RAY_ADDRESS=auto trains on a Ray cluster. See docs/running_a_class.md.
+HOST ?= 0.0.0.0
+serve: $(VENV)/.runtime
+	@$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	  --server.fileWatcherType none & pid=$$!; trap 'kill $$pid' INT TERM; \
+	if $(PY) -c "import sys, time, urllib.request as u; t = time.time() + 120; \
+	exec('while True:\n try:\n  sys.exit(0 if u.urlopen(\"http://127.0.0.1:$(PORT)/_stcore/health\", timeout=2).read() == b\"ok\" else 1)\n except OSError:\n  time.sleep(1)\n  t < time.time() and sys.exit(1)')"; \
+	then echo "Class server up (health: ok). Students open http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || hostname):$(PORT)"; \
+	else echo "health check failed: no answer on /_stcore/health within 120 s"; kill $$pid; exit 1; fi; wait $$pid
 
 test: $(VENV)/.dev /usr/bin/chromium
 	# One torch thread per xdist worker: two workers x two threads on two cores thrash (6x slower measured).

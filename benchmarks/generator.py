@@ -7,10 +7,15 @@ For S = 16, 256, 4096 noise draws on the preset's circuit (default: 6 qubits, 3 
 repetition times, in rotating order (interleaved, so load changes hit all methods alike):
   * fast float32 / float64 — ``qcbnn_core.simulator.circuit_probs`` (what the generator uses),
   * qnode broadcast        — one default.qubit QNode call with a (S, n) batch, backprop,
-  * qnode per-sample       — S separate QNode calls (only for S = 16; it grows linearly in S).
-The work is probabilities → fixed readout ``Σ c·p`` → ``backward()`` to all circuit parameters.
+  * qnode per-sample       — S separate QNode calls (only for S = 16; it grows linearly in S),
+  * generator born         — the whole Born-machine draw (noise → circuit → weight map) of S weight vectors,
+  * generator semi+SIVI    — the semi-implicit draw (+ σ⊙ε) and its SIVI KL bound with K = 32 extra draws, as
+                             one training step computes them (what the issue's "fwd+bwd at S = 256" target means
+                             for the new mechanism),
+  * mlp semi+SIVI          — the same for the classical MLP control.
+The work is probabilities (or weights / KL) → fixed readout → ``backward()`` to all parameters.
 Prints medians (wall and process CPU time) and the ratio QNode / fast. ``--device cuda`` runs the
-fast path on a GPU (the QNode rows stay on the CPU); without PennyLane the QNode rows are skipped. The machine may be shared:
+fast path on a GPU (the QNode and generator rows stay on the CPU); without PennyLane the QNode rows are skipped. The machine may be shared:
 the load average and the cost of one tiny torch op are printed so numbers can be compared.
 """
 from __future__ import annotations
@@ -23,6 +28,8 @@ import time
 import torch
 
 from qcbnn_core.ansatz import PRESETS, init_params
+from qcbnn_core.generator import ClassicalWeightGenerator, QuantumWeightGenerator
+from qcbnn_core.objectives import gaussian_log_prior, semi_implicit_log_q
 from qcbnn_core.simulator import circuit_probs
 
 
@@ -49,6 +56,24 @@ def make_runner(fn, config, z, dtype, device="cpu"):
         wall, cpu = time.perf_counter(), time.process_time()
         (fn(z, rot, ent) * readout).sum().backward()
         sync()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    return run
+
+
+def make_generator_runner(gen, size: int, sivi_draws: int = 32):
+    """A closure timing one generator draw of ``size`` weight vectors (+ the SIVI KL bound) forward+backward."""
+    rng = torch.Generator().manual_seed(size)
+
+    def run():
+        gen.zero_grad(set_to_none=True)
+        wall, cpu = time.perf_counter(), time.process_time()
+        w, m = gen.sample_with_mean(size, rng)
+        out = w.pow(2).mean()
+        if gen.mechanism == "semi_implicit":
+            m_extra = gen.mean_map(gen.sample_mixing(sivi_draws, rng))
+            out = out + (semi_implicit_log_q(w, m, m_extra, gen.sigma) - gaussian_log_prior(w)).mean()
+        out.backward()
         return time.perf_counter() - wall, time.process_time() - cpu
 
     return run
@@ -86,6 +111,11 @@ def main() -> None:
         }
         if qnode is not None:
             methods["qnode broadcast"] = make_runner(qnode, config, z, torch.float64)
+        methods["generator born"] = make_generator_runner(
+            QuantumWeightGenerator(config, mechanism="born"), size)
+        methods["generator semi+SIVI"] = make_generator_runner(QuantumWeightGenerator(config), size)
+        methods["mlp semi+SIVI"] = make_generator_runner(
+            ClassicalWeightGenerator(config.n_qubits, config.dim, 64), size)
         if qnode is not None and size <= 16:
             methods["qnode per-sample"] = make_runner(lambda zz, r, e: torch.stack([qnode(x, r, e) for x in zz]),
                                                       config, z, torch.float64)
@@ -101,7 +131,7 @@ def main() -> None:
         for name in names:
             wall = statistics.median(w for w, _ in times[name])
             cpu = statistics.median(c for _, c in times[name])
-            ratio = "" if name.startswith("fast") else f"{wall / fast:.1f}x"
+            ratio = f"{wall / fast:.1f}x" if name.startswith("qnode") else ""
             print(f"{size:>5} {name:<20} {wall * 1e3:>9.2f} {cpu * 1e3:>9.2f} {ratio:>18}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

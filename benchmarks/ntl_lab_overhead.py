@@ -181,10 +181,11 @@ def main() -> None:
     parser.add_argument("--bare-in", choices=("thread", "main"), default="thread",
                         help="where the bare steps run: a worker thread like the page's script thread (default), "
                              "or the main thread like the CLI")
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="evaluation interval of both sides (the page must accept it: checked below)")
     args = parser.parse_args()
 
-    # The page clamps evaluation to every 5-1000 steps; the bare side must evaluate exactly as often.
-    cfg = PRESETS[args.preset].replace(seed=0, steps=20000, eval_every=min(max(PRESETS[args.preset].eval_every, 5), 1000))
+    cfg = PRESETS[args.preset].replace(seed=0, steps=20000, eval_every=args.eval_every)
     params = {"preset": args.preset, "losses": args.losses, "steps": "20000", "seed": "0", "eval": str(cfg.eval_every)}
     page = (AppTestPage if args.mode == "apptest" else BrowserPage)(params)
     if args.mode == "apptest" and page.lab.meta["base"].replace(loss=cfg.loss) != cfg:

@@ -1,4 +1,5 @@
-"""What both cores share: device choice, strict JSON and seed derivation.
+"""What both cores share: device choice, seed streams, the callback convention, frozen configs, the
+run-directory header, strict JSON, ``--out`` handling and the training workers (``labkit.workers``).
 
 ``ntl_core`` and ``qcbnn_core`` import this package and never each other; it imports neither
 of them nor Streamlit (tests/unit/test_import_graph.py checks this).

@@ -41,9 +41,9 @@ import torch
 
 from ntl_core import plots
 from ntl_core.scoring import (
+    DISTRIBUTION_PRESETS,
     LOSS_NAMES,
     PRESET_LABELS,
-    PRESETS,
     number_preset_logits,
     preset_logits,
     score_digit,
@@ -71,7 +71,7 @@ def check(claim: str, holds: bool) -> None:
 
 # %%
 rows = []
-for name in PRESETS:
+for name in DISTRIBUTION_PRESETS:
     if name == "bimodal" and TARGET in (0, 9):
         continue  # needs room on both sides of the target
     s = score_digit(TARGET, logits=preset_logits(name, TARGET, temperature=1.0, seed=SEED))

@@ -14,72 +14,75 @@
 # ---
 
 # %% [markdown]
-# # A quantum-classical Bayesian neural network, end to end
+# # A quantum-classical Bayesian neural network — and a fair test of its claim
 #
 # Sakhnenko, Sikora & Lorenz (2024) build a small **Bayesian CNN for breast-ultrasound images** whose
-# convolution weights are not fixed numbers but **random draws from a parametrised quantum circuit** fed with
-# classical noise. Training is variational inference; the payoff they report is a larger *uncertainty gap*:
-# the model is noticeably less sure on the images it gets wrong than on those it gets right — slightly more so
-# than a classical Bayesian CNN, which in turn is slightly more accurate.
+# convolution weights are **random draws from a parametrised quantum circuit** fed with classical noise. Their
+# claim: the best circuits give a **larger uncertainty gap** — the model is less sure on the images it gets
+# wrong than on those it gets right — than a classical Bayesian CNN, at a slight cost in accuracy.
 #
-# This notebook walks the whole pipeline with the same `qcbnn_core` calls the app's QCBNN pages use:
+# A gap can be larger for three reasons, and only one of them is interesting:
 #
-# 1. the data (a **synthetic** ultrasound phantom by default),
-# 2. the circuit and the weights it generates,
-# 3. the model and its Monte-Carlo predictions,
-# 4. training the QCBNN and a classical Bayes-by-Backprop BNN of the same shape,
-# 5. accuracy, calibration and the uncertainty gap with bootstrap confidence intervals.
+# * **quantum** — the circuit's distribution over weights is genuinely better;
+# * **low-rank** — *any* generator that squeezes 64 weights out of 6 noise numbers behaves this way;
+# * **noise** — one seed, one test set: the difference is within the error bars.
 #
-# **What is the paper's and what is ours.** Known from the paper: one conv layer (16 maps, 2×2 kernels) and one
-# fully connected layer; conv weights from a noise-injected PQC; variational training with an adversarial
-# component; learnable entanglement + constrained rotations work best; the BNN baseline. **Our choices** (the
-# full text was not available to us): stride-2 convolution without pooling; a deterministic FC layer and conv
-# bias; the affine probability→weight map and the bin+jitter mechanism; the Gaussian prior N(0, 1); the
-# discriminator (a 2-hidden-layer MLP, Adversarial Variational Bayes) for the implicit Born-machine density;
-# a linear β warm-up; the phantom itself. The numbers below are whatever this run produces — they are
-# computed here, not copied from the paper.
+# This notebook builds the pieces that tell them apart, with the same `qcbnn_core` calls the app uses:
 #
-# Runs in about a minute at the small default size; set `NB_FAST=0` for the full 30-epoch run.
+# 1. three ways to turn circuit outcomes into continuous weights, and why the old one is unfair;
+# 2. a KL estimate we can check against a known answer;
+# 3. the controls: a classical generator with the same noise and weight map, and a deterministic CNN;
+# 4. one seed of all models side by side, with the threshold-free error-detection AUROC;
+# 5. the multi-seed answer from the committed study, read by a rule fixed before the runs.
+#
+# **Paper vs. ours.** From the paper: one conv layer (16 maps, 2×2), one FC layer, conv weights from a
+# noise-injected PQC, variational training, learnable entanglement + constrained rotations best, a BNN baseline.
+# **Our choices** (the full text was not available to us): stride-2 convolution, deterministic FC and bias, the
+# affine probability→weight map, the semi-implicit mechanism and its KL bound, the MLP control, prior N(0, 1),
+# β warm-up, and the synthetic phantom. Every number below is computed here.
+#
+# It runs in about a minute at the small default size (`NB_FAST=0` for 30 epochs).
 
 # %%
+import math
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from qcbnn_core import (
-    ModelConfig, QuantumWeightGenerator, TqdmCallback, TrainConfig, Trainer, ansatz_preset, build_model, draw_text,
-    make_phantom, plots,
-)
-from qcbnn_core.metrics import UNCERTAINTY_MEASURES
+from qcbnn_core import ClassicalWeightGenerator, ModelConfig, QuantumWeightGenerator, TrainConfig, Trainer, make_phantom
+from qcbnn_core.generator import MECHANISM_LABELS
+from qcbnn_core.models import MODEL_LABELS, build_model
+from qcbnn_core.objectives import KL_ESTIMATORS, Objective, gaussian_log_prior, semi_implicit_log_q
+from qcbnn_core.study import best_family, format_summary, load_summary, verdict
 
 SEED = int(os.environ.get("NB_SEED", "0"))
 FAST = os.environ.get("NB_FAST", "1") != "0"
-EPOCHS = 3 if FAST else 30
-# These tensors are tiny: one CPU thread is faster than several fighting over a shared machine (measured).
+EPOCHS = 4 if FAST else 30
+# These tensors are tiny: one CPU thread is faster than several fighting over a shared machine (measured),
+# and it keeps every number below reproducible.
 torch.set_num_threads(1)
+pd.set_option("display.width", 140)
 print(f"seed={SEED}, epochs={EPOCHS} ({'small' if FAST else 'full'} run)")
 
 # %% [markdown]
 # ## 1. The data: a synthetic ultrasound phantom
 #
-# BreastMNIST (780 images, 28×28, malignant vs. normal/benign) cannot be downloaded by this app, so the default is a
-# **synthetic phantom** with the same split sizes (546/78/156) and class balance (~27 % malignant): speckle
-# noise on layered tissue; benign lesions round or oval with smooth margins, wider than tall; malignant lesions
-# irregular or spiculated, often taller than wide, with posterior acoustic shadowing. The feature ranges
-# overlap on purpose, so a model makes mistakes. (With a local `breastmnist.npz`, use
-# `qcbnn_core.load_breastmnist(path)` instead — same code from here on.)
+# BreastMNIST cannot be downloaded here, so the default is a **synthetic phantom** with BreastMNIST's split sizes
+# (546/78/156) and class balance (~27 % malignant): benign lesions round and smooth, malignant ones irregular,
+# often taller than wide, with acoustic shadowing; the feature ranges overlap on purpose so that models make
+# mistakes. (With a local `breastmnist.npz`, `qcbnn_core.load_breastmnist(path)` gives the same interface.)
 
 # %%
 data = make_phantom(seed=SEED)
 print(data.description)
-print(data.summary())
-examples = data.class_examples("train", per_class=8)
-fig, axes = plt.subplots(2, 8, figsize=(10, 2.8))
+examples = data.class_examples("train", per_class=6)
+fig, axes = plt.subplots(2, 6, figsize=(7, 2.6))
 for c in (0, 1):
-    for k in range(8):
+    for k in range(6):
         axes[c, k].imshow(examples[c][k, 0], cmap="gray", vmin=0, vmax=1)
         axes[c, k].axis("off")
     axes[c, 0].set_title(data.class_names[c], loc="left", fontsize=9)
@@ -87,134 +90,198 @@ fig.suptitle("SYNTHETIC phantom — not patient data", fontsize=10)
 plt.show()
 
 # %% [markdown]
-# ## 2. The circuit and the weights it generates
+# ## 2. From circuit outcomes to continuous weights — three mechanisms
 #
-# Six qubits, three layers: noise `z ~ U[-1, 1]^6` enters as RY(π z) rotations; each layer has RY rotations whose
-# angles are constrained to ±π/2 and a ring of **learnable** CRX entanglers (the family the paper reports as
-# best). Measuring gives 2⁶ = 64 probabilities; the Born-machine mechanism maps them affinely onto the **64 conv
-# weights** (16 kernels of 2×2). Every new `z` gives a new weight vector: a continuous distribution with no
-# closed-form density.
+# Six qubits, three layers of constrained RY rotations and a ring of learnable CRX entanglers. Noise
+# `z ~ U[-1, 1]^6` enters as rotations; measuring gives 2⁶ = 64 probabilities `p(z)`. Three ways to make the 64
+# conv weights (module `qcbnn_core.generator`):
+#
+# * **Born machine** (the paper's idea): `w = shift + scale·(64·p(z) − 1)`. Continuous in z — but 64 weights are a
+#   function of only 6 numbers, so all draws lie on a 6-dimensional surface inside the 64-dimensional weight
+#   space. The KL to a Gaussian prior is then **infinite**; an adversarial discriminator can only act as a
+#   regulariser, and nothing stops training from shrinking `scale` (the distribution collapses).
+# * **Semi-implicit** (our fair version): the same Born weights plus Gaussian jitter `σ ⊙ ε` with a learnable σ
+#   per weight. Now the weights have a density everywhere, the KL is finite, and it can be **bounded** (SIVI).
+# * **Bitstring + jitter**: each weight is one measured bitstring (a bin) plus uniform jitter — an exact density,
+#   but independent weights.
 
 # %%
-ansatz = ansatz_preset("constrained_crx")
-print(ansatz.describe())
-print(draw_text(ansatz))
+born = QuantumWeightGenerator("constrained_crx", mechanism="born", seed=SEED)
+semi = QuantumWeightGenerator("constrained_crx", mechanism="semi_implicit", seed=SEED)
+w_born = born.sample(2048, torch.Generator().manual_seed(1)).detach()
+w_semi = semi.sample(2048, torch.Generator().manual_seed(1)).detach()
 
-# %%
-gen = QuantumWeightGenerator(ansatz, n_weights=64, mechanism="born", seed=SEED)
-w = gen.sample(512, torch.Generator().manual_seed(SEED)).detach().numpy()
-print("weight draws:", w.shape)
-plots.weight_hist_figure({"QCBNN weight 0 (512 draws)": w[:, 0], "QCBNN weight 1": w[:, 1]}, prior_sigma=1.0,
-                         title="Two of the 64 weights at initialisation, over 512 noise draws").show()
-plots.kernels_figure(w[0].reshape(16, 2, 2), title="One draw = 16 conv kernels (2×2)").show()
+
+def spectrum(w: torch.Tensor) -> np.ndarray:
+    """Eigenvalues of the weights' covariance, largest first: how many directions the draws really use."""
+    return np.linalg.eigvalsh(np.cov(w.double().numpy().T))[::-1]
+
+
+for name, w in ((MECHANISM_LABELS["born"], w_born), (MECHANISM_LABELS["semi_implicit"], w_semi)):
+    ev = spectrum(w)
+    print(f"{name:45s} per-weight std {w.std(0).mean():.3f}; covariance eigenvalues: largest {ev[0]:.2e}, "
+          f"smallest {ev[-1]:.2e}")
 
 # %% [markdown]
-# ## 3. The model: one stochastic conv layer, one FC layer, Monte-Carlo predictions
+# Read the smallest eigenvalue: there are directions in weight space along which the Born draws *never* move
+# (variance ~1e-13, i.e. zero up to rounding): the 64 probabilities sum to 1, so one weighted sum of the weights
+# is fixed — and beyond that the draws lie on a 6-dimensional curved surface that a covariance cannot show. The KL to a Gaussian prior, which spreads mass in every
+# direction, is infinite. The semi-implicit draws look the same at a glance (same per-weight spread) but have a
+# floor of σ² = 0.05² = 2.5e-3 in *every* direction: they fill the space, so the KL is finite.
 #
-# `build_model` wires a generator into the network. A forward pass takes **S weight draws at once**: the image
-# patches are multiplied by all S×16 kernels in one matrix product, so predictions come as `(S, N, classes)`.
-# The mean over S is the prediction; the spread over S is the model's (epistemic) uncertainty.
+# ## 3. A KL estimate we can check
+#
+# Semi-implicit means `q(w) = E_z N(w; m(z), σ²)`: a mixture we cannot evaluate exactly. SIVI replaces `log q(w)`
+# by `log (1/(K+1)) Σ_k N(w; m(z_k), σ²)` over the draw that made `w` and K extra draws; on average this
+# *over*-estimates `log q`, so the KL estimate is an **upper bound** that tightens as K grows.
+# To check it we need a case with a known answer: a linear `m(z) = A z + b` with Gaussian z makes q(w) Gaussian,
+# and its KL to the prior has a closed form.
 
 # %%
-qcbnn = build_model(ModelConfig(kind="qcbnn", ansatz="constrained_crx"), data.input_shape, seed=SEED)
-probs = qcbnn.predict_proba(data.test.x[:5], n_samples=16, generator=torch.Generator().manual_seed(SEED))
-print("MC probabilities:", tuple(probs.shape), "(draws, images, classes)")
-print("p(malignant) of image 0 over the first 8 draws (untrained):", probs[:8, 0, 1].numpy().round(3))
-
-# %% [markdown]
-# ## 4. Training: QCBNN against a classical Bayesian CNN of the same shape
-#
-# Both minimise the negative ELBO per example, `E_q[NLL] + β·KL(q‖p)/N`, with β warmed up linearly.
-# The BNN (mean-field Gaussian, Bayes by Backprop with local reparameterisation) has a closed-form KL. The
-# QCBNN's Born machine has no density, so a **discriminator** learns `log q(w)/p(w)` from samples and its mean
-# estimates the KL (the adversarial component). A deterministic CNN is trained as a reference point.
-# Same seed ⇒ same data order, initialisation and weight draws for every model.
-
-# %%
-cfg = TrainConfig(epochs=EPOCHS, seed=SEED, n_samples_eval=32 if FAST else 64, n_boot=500 if FAST else 1000)
-models = {
-    "QCBNN": ModelConfig(kind="qcbnn", ansatz="constrained_crx", mechanism="born"),
-    "BNN": ModelConfig(kind="bnn"),
-    "CNN": ModelConfig(kind="cnn"),
-}
-trainers = {}
-for name, mc in models.items():
-    trainers[name] = Trainer(data, mc, cfg, callbacks=[TqdmCallback(desc=name)])
-    trainers[name].fit()
-plots.curves_figure({name: tr.history for name, tr in trainers.items()}).show()
-
-# %% [markdown]
-# ## 5. Accuracy, calibration and the uncertainty gap (test split)
-#
-# * **ECE**: expected calibration error over 10 confidence bins (reliability diagram below).
-# * Per image: **predictive entropy** H[mean p] (total uncertainty), **expected entropy** mean H[p_s]
-#   (aleatoric), **mutual information** = their difference (epistemic), **std of p(malignant)** over draws.
-# * **Uncertainty gap** = mean uncertainty of misclassified images − mean over correct ones, with a bootstrap
-#   95 % CI (wrong and right groups resampled separately). A good Bayesian model has a clearly positive gap.
-#   The deterministic CNN has no spread over draws, so its MI and std gaps are exactly zero.
-
-# %%
-evals = {name: tr.evaluate("test") for name, tr in trainers.items()}
+gen = torch.Generator().manual_seed(SEED)
+A = torch.tensor([[0.8, 0.1], [0.3, -0.5], [0.0, 0.6]], dtype=torch.float64)
+b = torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64)
+sigma, tau = torch.tensor([0.2, 0.3, 0.15], dtype=torch.float64), 1.3
+cov = A @ A.T + torch.diag(sigma**2)
+true_kl = float(0.5 * (torch.trace(cov) / tau**2 + b @ b / tau**2 - 3 + 3 * math.log(tau**2) - torch.logdet(cov)))
 rows = []
-for name, ev in evals.items():
-    row = {"model": name, **{k: round(v, 4) for k, v in ev.scalars().items() if not k.startswith("gap_")}}
-    for m in UNCERTAINTY_MEASURES:
-        g = ev.uncertainty_gap[m]
-        row[f"gap {m}"] = f"{g.gap:+.3f} [{g.ci_low:+.3f}, {g.ci_high:+.3f}]"
-    row["misclassified"] = ev.uncertainty_gap["predictive_entropy"].n_wrong
-    rows.append(row)
-table = pd.DataFrame(rows).set_index("model")
-table
-
-# %%
-for measure, label in (("predictive_entropy", "predictive entropy (nats)"), ("mutual_information", "mutual information (nats)")):
-    plots.uncertainty_figure(
-        {n: ev.per_sample for n, ev in evals.items()},
-        {n: vars(ev.uncertainty_gap[measure]) for n, ev in evals.items()}, measure, label).show()
-plots.reliability_figure({n: vars(ev.reliability) for n, ev in evals.items()},
-                         {n: ev.ece for n, ev in evals.items()}).show()
-
+for k in (0, 8, 64, 512, 4096):
+    m = torch.randn(4000, 2, generator=gen, dtype=torch.float64) @ A.T + b
+    w = m + sigma * torch.randn(4000, 3, generator=gen, dtype=torch.float64)
+    m_extra = torch.randn(k, 2, generator=gen, dtype=torch.float64) @ A.T + b
+    kl = semi_implicit_log_q(w, m, m_extra, sigma) - gaussian_log_prior(w, tau)
+    rows.append({"extra draws K": k, "SIVI estimate": round(float(kl.mean()), 3),
+                 "± s.e.": round(float(kl.std() / math.sqrt(len(kl))), 3), "true KL": round(true_kl, 3)})
+pd.DataFrame(rows)
 
 # %% [markdown]
-# ### What this run says (computed, not written in advance)
-
-# %%
-def verdict(measure: str) -> str:
-    q, b = evals["QCBNN"].uncertainty_gap[measure], evals["BNN"].uncertainty_gap[measure]
-    if not (np.isfinite(q.gap) and np.isfinite(b.gap)):
-        return f"{measure}: a gap is undefined (a model made no mistakes or no correct predictions)."
-    overlap = q.ci_low <= b.ci_high and b.ci_low <= q.ci_high
-    larger = "QCBNN" if q.gap > b.gap else "BNN"
-    return (f"{measure}: QCBNN gap {q.gap:+.3f} [{q.ci_low:+.3f}, {q.ci_high:+.3f}], BNN gap {b.gap:+.3f} "
-            f"[{b.ci_low:+.3f}, {b.ci_high:+.3f}] → larger for the {larger}"
-            + (", but the 95% CIs overlap: no clear difference on this test set." if overlap else "; the CIs do not overlap."))
-
-
-acc_q, acc_b = evals["QCBNN"].accuracy, evals["BNN"].accuracy
-print(f"Accuracy: QCBNN {acc_q:.3f}, BNN {acc_b:.3f} (paper: the BNN is slightly more accurate) — "
-      f"{'same direction' if acc_b > acc_q else 'not reproduced here'} in this run.")
-for m in UNCERTAINTY_MEASURES:
-    print(verdict(m))
-if FAST:
-    print("\nSmall run (NB_FAST unset): a few epochs only — rerun with NB_FAST=0 before drawing conclusions.")
-
-# %% [markdown]
-# ## 6. How the weight distribution moved during training
+# The estimate falls towards the truth as K grows and stays above it (within its standard error); training uses
+# K = 32, where the bound is loose but its gradient still pushes σ *up* — the −log σ term the BNN's closed-form KL
+# also has. The unit tests hold the large-K estimate to 0.05 nats of the truth.
 #
-# The trainer keeps 256 draws of the 64 conv weights before training and after every epoch
-# (`trainer.weight_snapshots`). Here: one weight of the QCBNN and the BNN, first vs. last snapshot.
+# **Does it keep the spread?** With a *flat* likelihood (inputs all zero: the data say nothing about the
+# weights), the best ELBO is reached at q = prior, so a sound KL term should widen the weights to the prior's
+# spread of 1.
 
 # %%
-q_snap, b_snap = trainers["QCBNN"].weight_snapshots, trainers["BNN"].weight_snapshots
-plots.weight_hist_figure({"QCBNN before": q_snap[0][:, 0], "QCBNN after": q_snap[-1][:, 0],
-                          "BNN after": b_snap[-1][:, 0]}, prior_sigma=cfg.prior_sigma,
-                         title="Weight 0: distribution over draws before and after training").show()
+def kl_only(kind: str, mechanism: str, steps: int = 150) -> tuple[float, float]:
+    model = build_model(ModelConfig(kind=kind, mechanism=mechanism, ansatz_overrides={"n_qubits": 3, "n_layers": 2}),
+                        (2,), seed=SEED)
+    objective = Objective(model, n_train=100, seed=SEED, sivi_draws=16)
+    opt = torch.optim.Adam(model.source.generator.parameters(), lr=0.03)
+    g = torch.Generator().manual_seed(SEED)
+    x, y = torch.zeros(1, 2), torch.zeros(1, dtype=torch.long)
+
+    def spread() -> float:
+        with torch.no_grad():
+            return float(model.source.sample(512, torch.Generator().manual_seed(9)).std(0).mean())
+
+    before = spread()
+    for _ in range(steps):
+        loss = objective.loss(x, y, 8, 1.0, g).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        objective.after_step(g)
+    return before, spread()
+
+
+pd.DataFrame([{"model": f"{kind} / {MECHANISM_LABELS[mech]}", "KL estimator": KL_ESTIMATORS[
+    "semi_implicit" if mech == "semi_implicit" else "adversarial"], "spread before": round(a, 3), "after": round(c, 3)}
+    for kind, mech in (("qcbnn", "semi_implicit"), ("mlp", "semi_implicit"), ("qcbnn", "born"))
+    for a, c in [kl_only(kind, mech)]])
+
+# %% [markdown]
+# Both widen here: with no likelihood, even the discriminator pushes the Born machine's *marginal* spread out.
+# The difference shows in full training, where the likelihood pulls the weights together and only an objective
+# with a −log σ term resists: section 6 prints the trained spreads of the study's 30-epoch runs.
+#
+# ## 4. The controls
+#
+# * **MLP generator** (`kind="mlp"`): the same 6 uniform noise numbers, the same 64 outcomes (a softmax instead
+#   of the Born rule), the same weight map and the same semi-implicit jitter and KL bound — a small
+#   6→16→64 classical network in the circuit's place. If it matches the QCBNN, the effect is *low-rank noise*,
+#   not quantum. (It has more parameters than the 36-angle circuit: the control is not handicapped.)
+# * **CNN** (`kind="cnn"`): one fixed weight vector. Its only uncertainty is the softmax entropy; its mutual
+#   information is exactly 0. If a Bayesian model cannot beat *this* gap, its Bayesian machinery adds nothing.
+
+# %%
+q = QuantumWeightGenerator("constrained_crx", seed=SEED)
+c = ClassicalWeightGenerator(n_noise=q.n_noise, dim=q.dim, n_weights=64, seed=SEED)
+print(f"quantum:   noise dim {q.n_noise}, outcomes {q.dim}, {sum(p.numel() for p in (q.rot, q.ent))} circuit angles")
+print(f"classical: noise dim {c.n_noise}, outcomes {c.dim}, {sum(p.numel() for p in (c.w1, c.b1, c.w2, c.b2))} "
+      "MLP parameters")
+print("same shift/scale/σ at the same seed:", all(torch.equal(getattr(q, n), getattr(c, n)) for n in ("shift", "scale", "rho")))
+
+# %% [markdown]
+# ## 5. One seed, all models side by side
+#
+# Same seed ⇒ same data order, initialisation and draws. Every Bayesian model minimises `E_q[NLL] + β·KL/N`
+# (β warmed up), each with its own KL estimator — which is why their loss *levels* are not comparable (the app
+# draws them on separate axes). We report accuracy **beside** every gap: a gap bought with lower accuracy is no
+# win, and a model at the base rate (always "benign") earns no crown. The **error-detection AUROC** asks the
+# gap's question without a mean: how often is a random wrong prediction more uncertain than a random right one?
+
+# %%
+cfg = TrainConfig(epochs=EPOCHS, seed=SEED, n_samples_eval=32 if FAST else 64, n_boot=300 if FAST else 1000)
+models = {"qcbnn": ModelConfig(kind="qcbnn"), "qcbnn::born": ModelConfig(kind="qcbnn", mechanism="born"),
+          "mlp": ModelConfig(kind="mlp"), "bnn": ModelConfig(kind="bnn"), "cnn": ModelConfig(kind="cnn")}
+trainers = {name: Trainer(data, mc, cfg) for name, mc in models.items()}
+for tr in trainers.values():
+    tr.fit()
+base_rate = float(np.bincount(data.test.y.numpy()).max() / len(data.test))
+rows = []
+for name, tr in trainers.items():
+    ev = tr.evaluate("test")
+    h = ev.uncertainty_gap["predictive_entropy"]
+    rows.append({"model": name, "what": MODEL_LABELS[models[name].kind], "accuracy": round(ev.accuracy, 3),
+                 "gap H [95% CI]": f"{h.gap:+.3f} [{h.ci_low:+.3f}, {h.ci_high:+.3f}]",
+                 "AUROC H": round(ev.error_auroc["predictive_entropy"], 3),
+                 "gap MI": round(ev.uncertainty_gap["mutual_information"].gap, 4),
+                 "weight std": round(float(tr.weight_snapshots[-1].std(0).mean()), 3)})
+print(f"ONE seed ({SEED}), {EPOCHS} epochs; test base rate {base_rate:.3f}; H = predictive entropy, "
+      "MI = mutual information")
+pd.DataFrame(rows).set_index("model")
+
+# %% [markdown]
+# One seed cannot separate the three explanations: the CIs above are bootstrap intervals over *test images*,
+# not over training runs, and a different seed moves every number. That is what the study is for.
+#
+# ## 6. The multi-seed answer
+#
+# `python -m qcbnn_core train --model qcbnn,mlp,bnn,cnn --seeds 5,6,7,8,9 --jobs 2` trains every model on every
+# seed in parallel processes and reports means with 95 % t-intervals and **paired** differences against the BNN
+# (the seeds pair the models: same split, same initialisation). The protocol in `docs/qcbnn_study.md` was
+# committed before the runs: a family is *selected* on seeds 0–4 and *confirmed* on seeds 5–9, and the verdict
+# applies a fixed rule (`qcbnn_core.study.verdict`): a larger gap needs a paired CI above 0 against the BNN, and
+# a *quantum* effect needs one against the MLP control as well. Here we read the committed results.
+
+# %%
+study_dir = Path("..") / "docs" / "qcbnn_study" if Path("..", "docs").is_dir() else Path("docs") / "qcbnn_study"
+for path in sorted(study_dir.glob("confirm_*.json")):
+    summary = load_summary(path)
+    family = best_family(summary)
+    print(f"=== {path.stem}: {summary['data']} ===")
+    print(format_summary(summary))
+    if family is not None:
+        print("\nVerdict:", verdict(summary, family)["text"], "\n")
+
+# %% [markdown]
+# And the collapse from section 3, in the study's 30-epoch selection runs (seeds 0–4): the mean per-weight
+# spread of the trained weight distribution.
+
+# %%
+for path in sorted(study_dir.glob("select_*.json")):
+    summary = load_summary(path)
+    spread = {m: summary["models"][m]["weight_std"] for m in ("qcbnn::born", "qcbnn", "bnn") if m in summary["models"]}
+    print(f"{summary['data']:8s} " + ", ".join(f"{m} {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
+                                               for m, s in spread.items()))
 
 # %% [markdown]
 # ## Try next
 #
-# * `NB_FAST=0` for the full run; change `SEED` and see how much the gaps move between seeds.
-# * `ModelConfig(kind="qcbnn", mechanism="bin_jitter")`: a bitstring + uniform jitter per weight has an exact
-#   density, so the KL is an exact Monte-Carlo estimate (score-function gradients) instead of a discriminator.
-# * Other circuits: `ansatz="ry_cnot"` (fixed entanglement) or `"ryrz_product"` (none) — does the gap change?
-# * The same from a shell: `python -m qcbnn_core train --model qcbnn --epochs 30 --seed 0 --out runs/qcbnn`.
+# * Other circuit families: `ModelConfig(kind="qcbnn", ansatz="ry_cnot")` (fixed entanglement) or
+#   `"ryrz_product"` (none) — the study compares all five presets.
+# * `mechanism="bin_jitter"`: an exact density, an exact Monte-Carlo KL with score-function gradients.
+# * Your own multi-seed run from a shell: `python -m qcbnn_core train --data digits --model qcbnn,mlp,bnn,cnn
+#   --seeds 0,1,2 --jobs 2` (add `--json` for the numbers).

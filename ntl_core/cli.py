@@ -20,6 +20,7 @@ import transformers
 from labkit.device import pick_device
 from labkit.out_dir import check_out, staged_out
 from labkit.strict_json import jsonable
+from labkit.workers import WorkerError
 from ntl_core.comparison import METRICS, run_comparison, summarize
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
@@ -30,10 +31,15 @@ from ntl_core.trainer import TqdmCallback
 
 
 def _int_list(text: str) -> list[int]:
+    """``0,1,2`` or a range ``0-19`` (both ends included), or a mix: ``0-4,10``."""
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = []
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            lo, _, hi = part.partition("-")
+            values += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers or ranges like 0-19, got {text!r}") \
+            from err
     if not values or min(values) < 0:
         raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
     return values
@@ -82,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
     train.add_argument("--no-weights", action="store_true",
                        help="write histories and summary only, no checkpoints (small, e.g. for the lab's gallery)")
+    train.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own worker process")
+    train.add_argument("--ray", metavar="ADDRESS",
+                       help="run every (loss, seed) as a Ray actor on this cluster ('auto', 'ray://head:10001'); "
+                            "needs the 'ray' package")
     train.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return parser
 
@@ -141,7 +151,15 @@ def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | N
     losses, seeds = args.losses or list(preset.losses), args.seeds or list(preset.seeds)
     progress = (lambda cfg: []) if args.no_progress else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
-    results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress, weights=not args.no_weights)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    backend = "ray" if args.ray else "process" if args.jobs > 1 else "inprocess"
+    jobs = len(losses) * len(seeds) if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides
+    done = (lambda r: None) if args.no_progress or backend == "inprocess" else (
+        lambda r: print(f"done: {r.loss} seed {r.seed} ({r.steps_per_second:.1f} steps/s)", file=sys.stderr))
+    results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress,
+                             backend=backend, jobs=jobs, ray_address=args.ray, on_result=done,
+                             weights=not args.no_weights)
     verdict = compare({(r.loss, r.seed): r.history for r in results}, preset.headline_metric)
     report = jsonable({"config": base.to_dict(), "losses": losses, "seeds": seeds, "steps": base.steps,
                       "preset": {k: v for k, v in preset.to_json().items() if k != "config"},
@@ -181,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_presets(args) if args.command == "presets" else cmd_train(args)
     except ValueError as err:  # bad config or device, unreadable data file, diverged loss, unusable --out
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except WorkerError as err:  # a worker process or Ray actor crashed (out of memory, node lost)
+        print(f"error: a training worker failed ({err})", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. the disk filled up while writing the runs
         print(f"error: {err.strerror or err}" + (f": {err.filename}" if err.filename else ""), file=sys.stderr)

@@ -16,6 +16,7 @@ from scipy import stats
 
 from labkit.callbacks import Callback
 from labkit.device import pick_device
+from labkit.workers.pool import map_runs
 from ntl_core.ensemble import SeedEnsemble
 from ntl_core.history import eval_rows
 from ntl_core.models import model_arch
@@ -92,10 +93,25 @@ def _result(trainer: Trainer) -> RunResult:
                      trainer.step_count / trainer.train_seconds if trainer.train_seconds else 0.0, trainer.history)
 
 
+def train_and_save(job: tuple[TrainConfig, int, str | None, bool]) -> RunResult:
+    """One ``(config, steps, out, weights)`` run, saved to ``out/<loss>-seed<seed>/`` when ``out`` is given
+    (with its checkpoint when ``weights``): a worker's job."""
+    cfg, steps, out, weights = job
+    trainer = Trainer(cfg)
+    if steps:
+        trainer.step(steps)
+    result = _result(trainer)
+    if out is not None:
+        trainer.save(Path(out) / f"{cfg.loss}-seed{cfg.seed}", weights)
+    return result
+
+
 def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps: int,
                    out: str | Path | None = None,
                    callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: [],
-                   batched: bool | None = None, weights: bool = True) -> list[RunResult]:
+                   batched: bool | None = None, backend: str = "inprocess", jobs: int = 1,
+                   ray_address: str | None = None,
+                   on_result: Callable[[RunResult], None] | None = None, weights: bool = True) -> list[RunResult]:
     """Train every loss on every seed (seed-major, so a partial result is still paired).
 
     Args:
@@ -103,11 +119,22 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         losses: e.g. ``["ce", "was", "mse"]``.
         seeds: e.g. ``[0, 1, 2]``.
         steps: optimiser steps per run.
-        out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (with its checkpoint when ``weights``).
-        callbacks: builds the callbacks of one run (e.g. a tqdm bar); not used by a batched ensemble.
+        out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (on a Ray cluster: a path every
+            node can write, e.g. shared storage), with its checkpoint when ``weights``.
+        callbacks: builds the callbacks of one run (e.g. a tqdm bar); in-process, unbatched runs only.
         batched: train all runs as one :class:`~ntl_core.ensemble.SeedEnsemble` (one vmapped model);
-            default: on CUDA when every run is a GPT-2 token loss. Results equal separate runs.
+            default: on CUDA when every run is a GPT-2 token loss, in-process. Results equal separate runs.
+        backend: ``"inprocess"`` (one run after the other, here), ``"process"`` (``jobs`` local worker
+            processes) or ``"ray"`` (actors on the cluster at ``ray_address``); see :mod:`labkit.workers`.
+        jobs: runs at once for the ``process``/``ray`` backends.
+        ray_address: e.g. ``"auto"`` or ``"ray://head:10001"``.
+        on_result: called with each finished run's result, in order (progress for the parallel backends).
     """
+    if backend != "inprocess" or jobs > 1:
+        todo = [(base.replace(loss=loss, seed=seed, steps=steps), steps, None if out is None else str(out), weights)
+                for seed in seeds for loss in losses]
+        return map_runs(train_and_save, todo, "process" if backend == "inprocess" else backend, jobs, ray_address,
+                        on_result)
     if batched is None:
         batched = (pick_device(base.device).type == "cuda" and "reg" not in losses
                    and model_arch(base.model) == "gpt2")
@@ -133,6 +160,8 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         results.append(_result(trainer))
         if out is not None:
             trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}", weights)
+        if on_result:
+            on_result(results[-1])
     return results
 
 

@@ -30,7 +30,7 @@ N_DIGITS = 10
 DIGIT_VALUES = np.arange(N_DIGITS, dtype=np.float64)
 # Chart labels of the per-position losses, in the registry's order (the keys of every losses dict here).
 LOSS_NAMES: tuple[str, ...] = tuple(spec.label for spec in DIGIT_LOSSES)
-PRESETS: tuple[str, ...] = ("peaked", "neighbour", "far", "bimodal", "uniform", "random")
+DISTRIBUTION_PRESETS: tuple[str, ...] = ("peaked", "neighbour", "far", "bimodal", "uniform", "random")
 PRESET_LABELS: dict[str, str] = {
     "peaked": "Peaked on the target",
     "neighbour": "Peaked on a neighbour",
@@ -251,8 +251,8 @@ def preset_logits(name: str, target: int, temperature: float = 1.0, seed: int = 
     """
     t = check_digit(target)
     temp = check_temperature(temperature)
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    if name not in DISTRIBUTION_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(DISTRIBUTION_PRESETS)}")
     base = np.zeros(N_DIGITS)
     if name == "peaked":
         base[t] = PEAK_LOGIT
@@ -278,7 +278,7 @@ def preset_logits(name: str, target: int, temperature: float = 1.0, seed: int = 
 def presets_for(target: int) -> tuple[str, ...]:
     """The presets that fit the true digit ``target``: all but ``bimodal`` for the edge digits 0 and 9."""
     t = check_digit(target)
-    return PRESETS if 0 < t < 9 else tuple(p for p in PRESETS if p != "bimodal")
+    return DISTRIBUTION_PRESETS if 0 < t < 9 else tuple(p for p in DISTRIBUTION_PRESETS if p != "bimodal")
 
 
 def spike_logits(center: int, temperature: float = 1.0) -> np.ndarray:

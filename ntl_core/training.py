@@ -1,4 +1,4 @@
-"""Public training API in one import (the contract in .notes/ntl_trainer_api.md)."""
+"""Public training API in one import (described in docs/ntl_core.md)."""
 from labkit.callbacks import Callback
 from ntl_core.objectives import LOSS_LABELS, LOSSES
 from ntl_core.runs import RunRecord, load_run, load_runs, save_run

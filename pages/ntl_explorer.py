@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ntl_core import plots
+from ntl_core import loss_registry, plots
 from ntl_core.scoring import (
     LOGIT_LIMIT,
     LOSS_NAMES,
@@ -23,6 +23,7 @@ from pages._ui import explorer_text as notes
 from pages._ui.common import sidebar
 from pages._ui.tour import tour_banner
 from pages._ui.glossary import NTL_TERMS, glossary_expander
+from pages._ui.instant_explorer import instant_panel
 from pages._ui.explorer_state import (
     MODES,
     TEMP_MAX,
@@ -68,6 +69,19 @@ def _chart_row(fig, notice: str, text: str, formula: str, key: str) -> None:
     st.markdown(notice)
     st.caption(text)
     st.latex(formula)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _sweep(target: int, temperature: float):
+    """The sweep chart and its notice depend only on (target, T): logit and preset moves reuse them."""
+    sweep = sweep_peak(target, temperature)
+    return plots.sweep_figure(sweep), notes.sweep_notice(sweep)
+
+
+def _formulas(keys: tuple[str, ...]) -> str:
+    """Aligned LaTeX of the registry's formulas for ``keys`` (one definition per loss, app-wide)."""
+    rows = [rf"\text{{{loss_registry.get(k).label}}}&={loss_registry.get(k).formula}" for k in keys]
+    return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"
 
 
 def _fit_preset(key: str, target: int) -> str | None:
@@ -146,6 +160,9 @@ def digit_mode(seed: int) -> ExplorerState:
         st.warning("NTL-MSE is about 0 although the most likely digit is wrong: the mean of the distribution hits "
                    "the target while its mass sits elsewhere. NTL-WAS and CE still see the error.")
 
+    with st.expander("⚡ Instant sandbox: drag the logits and see the losses and gradients at once "
+                     "(computed in your browser; starts from this distribution)"):
+        instant_panel(score.logits, target)
     _chart_row(plots.distribution_figure(score), notes.distribution_notice(score),
                "The bars are the model's probabilities for the next digit; green is the true digit. "
                "The dashed line is the expected value: the number the distribution means on average.",
@@ -154,11 +171,9 @@ def digit_mode(seed: int) -> ExplorerState:
     _chart_row(plots.losses_figure(score), notes.losses_notice(score),
                "CE only reads the probability of the true digit, so a near miss and a far miss cost the same. "
                "NTL compares numbers: MSE/MAE/Huber the expected value, WAS the whole distribution's distance.",
-               r"\begin{aligned}\mathrm{CE}&=-\log p_y\\ \mathrm{MSE}&=(\hat y-y)^2\\"
-               r"\mathrm{WAS}&=\textstyle\sum_k p_k\,|k-y|\end{aligned}",
-               K + "fig_losses")
-    sweep = sweep_peak(target, temperature)
-    _chart_row(plots.sweep_figure(sweep), notes.sweep_notice(sweep),
+               _formulas(("ce", "mse", "was")), K + "fig_losses")
+    sweep_fig, sweep_text = _sweep(target, temperature)
+    _chart_row(sweep_fig, sweep_text,
                "A sharp peak (the other digits share the rest equally) slides over every digit. CE is flat for "
                "every wrong peak; NTL grows with the distance.",
                r"z_k = \tfrac{5}{T}\,[k=c]", K + "fig_sweep")

@@ -27,7 +27,8 @@ with compare:
                   "Press **Start** to train the QCBNN and the BNN side by side on the same data.")
 with study:
     st.markdown("The paper's second point: circuits with **learnable entanglement and constrained rotations** "
-                "do best. Train several ansätze briefly with the same seed and compare.")
+                "do best. Train several ansätze briefly with the same seed and compare — one seed is an anecdote; "
+                "the *Multi-seed verdict* tab has the five-seed study of all five families and the controls.")
     study_settings()
     if data is not None:
         run_panel(STUDY_KEY, build_study, study_key, seed, study_body,

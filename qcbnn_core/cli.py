@@ -18,6 +18,7 @@ import torch
 from labkit.device import pick_device
 from labkit.out_dir import check_out, staged_out
 from labkit.strict_json import jsonable
+from labkit.workers import WorkerError
 
 from .ansatz import DEFAULT_PRESET, PRESETS
 from .data import DATA_CHOICES
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds for a multi-seed comparison")
     t.add_argument("--jobs", type=int, default=1, help="parallel processes for a comparison (one torch thread each)")
+    t.add_argument("--ray", metavar="ADDRESS", help="run each (model, seed) of a comparison as a Ray actor on this "
+                                                    "cluster ('auto', 'ray://head:10001'); needs the 'ray' package")
     t.add_argument("--baseline", default="bnn", help="model spec the paired differences are taken against")
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)
     t.add_argument("--lr", type=float, default=defaults.lr)
@@ -167,7 +170,9 @@ def run_study(args) -> dict:
                   f"{rec['train_seconds']:.0f} s", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    records = run_many(specs, jobs=args.jobs, on_result=progress)
+    jobs = len(specs) if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides how many at once
+    records = run_many(specs, jobs=jobs, on_result=progress, backend="ray" if args.ray else None,
+                       ray_address=args.ray)
     summary = summarize(records, baseline=args.baseline)
     summary.update(wall_seconds=time.perf_counter() - t0, jobs=args.jobs, data=args.data,
                    config={"train": train, "models": {label: cfg.to_dict() for label, cfg in models}})
@@ -182,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_study(args) if study else run_train(args)
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")
+    except WorkerError as exc:  # a worker process or Ray actor crashed (out of memory, node lost)
+        parser.exit(2, f"error: a training worker failed ({exc})\n")
     except OSError as exc:  # e.g. the disk filled up while saving the run
         parser.exit(2, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "") + "\n")
     if study:

@@ -327,7 +327,7 @@ class ClassicalWeightGenerator(SimplexWeightGenerator):
     ``p(z) = softmax(W₂ tanh(W₁ z + b₁) + b₂)`` over D outcomes, for ``z ∈ R^n_noise``; everything after
     ``p`` (Born map, σ-jitter, bins, KL estimators) is shared with :class:`QuantumWeightGenerator`. A gap
     that this model matches is not a quantum effect but one of a low-dimensional noise source.
-    Our choices: one tanh hidden layer of ``hidden`` units (16: 6·16+16+16·64+64 = 1 184 parameters
+    Our choices: one tanh hidden layer of ``hidden`` units (16: 6·16+16+16·64+64 = 1 200 parameters
     against the 6-qubit, 3-layer CRX circuit's 36 — the control has *more* capacity, not less), the
     output layer initialised with std 2/√hidden so the logits spread about as much as a random circuit's
     ``D·p − 1`` and the initial weight spread is comparable.

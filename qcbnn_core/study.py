@@ -13,14 +13,15 @@ differences ``model − baseline``. A run whose test accuracy is within 0.02 of 
 """
 from __future__ import annotations
 
+import json
 import math
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from labkit.workers.pool import map_runs
 
 from .metrics import UNCERTAINTY_MEASURES
 from .models import MODEL_KINDS, ModelConfig
@@ -96,41 +97,23 @@ def run_one(spec: RunSpec) -> dict:
     }
 
 
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def run_many(specs: list[RunSpec], jobs: int = 1, on_result=None) -> list[dict]:
-    """Run specs, ``jobs`` at a time in spawned processes (one torch thread each); ``jobs=1`` runs in-process.
+def run_many(specs: list[RunSpec], jobs: int = 1, on_result=None, backend: str | None = None,
+             ray_address: str | None = None) -> list[dict]:
+    """Run specs, ``jobs`` at a time through :func:`labkit.workers.pool.map_runs`.
 
     Args:
         specs: the runs.
-        jobs: parallel worker processes.
+        jobs: runs at once (one torch thread each).
         on_result: ``f(record)`` called as each run finishes (progress, logging).
+        backend: ``"inprocess"``, ``"process"`` or ``"ray"``; default: in-process for ``jobs=1``, else
+            spawned worker processes.
+        ray_address: the Ray cluster for ``backend="ray"``.
 
     Returns:
         The records in the order of ``specs``.
     """
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if jobs == 1:
-        out = []
-        for spec in specs:
-            out.append(run_one(spec))
-            if on_result:
-                on_result(out[-1])
-        return out
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_one_thread) as pool:
-        futures = [pool.submit(run_one, s) for s in specs]
-        out = []
-        for fut in futures:
-            out.append(fut.result())
-            if on_result:
-                on_result(out[-1])
-        return out
+    backend = backend or ("inprocess" if jobs == 1 else "process")
+    return map_runs(run_one, specs, backend, jobs, ray_address, on_result)
 
 
 def mean_ci(values, level: float = 0.95) -> dict:
@@ -193,6 +176,28 @@ def summarize(records: list[dict], baseline: str = "bnn") -> dict:
 
 def _diff(a: dict, b: dict) -> dict:
     return {k: _diff(a[k], b[k]) if isinstance(a[k], dict) else a[k] - b[k] for k in a}
+
+
+def load_summary(path) -> dict:
+    """A summary written by the CLI's ``--json`` (strict JSON wrote NaN as null: read back as NaN).
+
+    Raises:
+        ValueError: not JSON, or not a summary (needs ``models``, ``runs`` and ``seeds``).
+        OSError: unreadable file.
+    """
+    with open(path, encoding="utf-8") as fh:
+        summary = json.load(fh)
+    if not isinstance(summary, dict) or not {"models", "runs", "seeds"} <= set(summary):
+        raise ValueError(f"{path} is not a multi-seed summary")
+    return _nan_for_none(summary)
+
+
+def _nan_for_none(tree):
+    if isinstance(tree, dict):
+        return {k: _nan_for_none(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_nan_for_none(v) for v in tree]
+    return math.nan if tree is None else tree
 
 
 def _fmt(stat: dict, digits: int = 3) -> str:
@@ -280,6 +285,8 @@ def verdict(summary: dict, quantum: str, baseline: str = "bnn", control: str = "
     n = len(summary["seeds"])
 
     def diff(stat: dict) -> str:
+        if not math.isfinite(stat["ci_low"]):  # a gap is undefined on seeds without a wrong (or right) prediction
+            return f"{stat['mean']:+.3f} (defined on {stat['n']} of {n} seeds only: no CI)"
         return f"{stat['mean']:+.3f} (95% CI {stat['ci_low']:+.3f} to {stat['ci_high']:+.3f})"
 
     word = {"above": "larger than", "below": "smaller than", "includes": "not distinguishable from",

@@ -18,7 +18,7 @@ from .handle import RunHandle, RunSpec, WorkerError, call_target, raise_remote, 
 _CTX = mp.get_context("spawn")  # fork would copy the web server's threads and torch state
 
 
-def _serve(conn, spec: RunSpec, nice: int, idle_s: float) -> None:
+def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None) -> None:
     """Worker main loop: build the run, then answer ``(method, args, kwargs)`` requests until told to stop."""
     if nice:
         try:
@@ -71,15 +71,15 @@ class ProcessHandle(RunHandle):
     Args:
         spec: what to build there.
         nice: added to the worker's OS niceness (the web server keeps priority).
-        idle_s: the worker exits after this many seconds without a request.
+        idle_s: the worker exits after this many seconds without a request (None: never).
         start_timeout_s: how long the first call waits for the worker to import and build the run.
-        call_timeout_s: how long one call may take before the worker is killed.
+        call_timeout_s: how long one call may take before the worker is killed (None: no limit).
     """
 
     backend = "process"
 
-    def __init__(self, spec: RunSpec, nice: int = 5, idle_s: float = 600.0, start_timeout_s: float = 300.0,
-                 call_timeout_s: float = 600.0):
+    def __init__(self, spec: RunSpec, nice: int = 10, idle_s: float | None = 600.0, start_timeout_s: float = 300.0,
+                 call_timeout_s: float | None = 600.0):
         self._conn, child = _CTX.Pipe()
         self._process = _CTX.Process(target=_serve, args=(child, spec, nice, idle_s), daemon=True)
         self._process.start()
@@ -96,7 +96,7 @@ class ProcessHandle(RunHandle):
     def alive(self) -> bool:
         return self._finalizer.alive and self._process.is_alive()
 
-    def _receive(self, timeout: float) -> Any:
+    def _receive(self, timeout: float | None) -> Any:
         try:
             ready = self._conn.poll(timeout)
         except (OSError, EOFError, ValueError):

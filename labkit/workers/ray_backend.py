@@ -66,7 +66,7 @@ class RayHandle(RunHandle):
 
     backend = "ray"
 
-    def __init__(self, spec: RunSpec, address: str | None = None, call_timeout_s: float = 600.0):
+    def __init__(self, spec: RunSpec, address: str | None = None, call_timeout_s: float | None = 600.0):
         self._ray = require_ray(address)
         self._actor = _actor_class(self._ray).options(num_cpus=spec.threads, num_gpus=spec.num_gpus).remote(spec)
         self.call_timeout_s = call_timeout_s

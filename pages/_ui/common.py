@@ -7,6 +7,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from labkit.device import describe_device, pick_device
 import torch
 
+from pages._ui.reaper import WorkerReaper
 from pages._ui.slots import (TrainingSlots, cpu_workers_from_env, gpu_workers_from_env, max_queued_from_env,
                              torch_threads_from_env)
 
@@ -40,6 +41,25 @@ def training_slots() -> TrainingSlots:
     """
     cap = gpu_workers_from_env() if worker_kind() == "gpu" else cpu_workers_from_env()
     return TrainingSlots(cap, max_queued=max_queued_from_env())
+
+
+@st.cache_resource
+def worker_reaper() -> WorkerReaper | None:
+    """One reaper per server; None where there is no Streamlit runtime (AppTest)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    return WorkerReaper(Runtime.instance().is_active_session)
+
+
+def track_worker(run) -> None:
+    """Have this browser session's run freed when the session goes away (closed tab)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    reaper, ctx = worker_reaper(), get_script_run_ctx()
+    if reaper is not None and ctx is not None:
+        reaper.track(ctx.session_id, run)
 
 
 def session_id() -> str:

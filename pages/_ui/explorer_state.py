@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ntl_core.scoring import LOGIT_LIMIT, N_DIGITS, PRESETS, check_number, parse_distribution
+from ntl_core.scoring import DISTRIBUTION_PRESETS, LOGIT_LIMIT, N_DIGITS, check_number, parse_distribution
+from pages._ui.url_spec import UrlSpec, choice, choices, floats, integer, number, text
 
 MODES = ("digit", "number")
 TEMP_MIN, TEMP_MAX, TEMP_STEP = 0.1, 5.0, 0.1
@@ -31,11 +32,32 @@ class ExplorerState:
     position_presets: list[str] = field(default_factory=lambda: ["peaked", "neighbour", "peaked"])
 
 
-def _first(params: Mapping[str, object], key: str) -> str | None:
-    value = params.get(key)
-    if isinstance(value, list):
-        return value[0] if value else None
-    return None if value is None else str(value)
+def _logits(raw: str) -> list[float]:
+    values = floats(raw)
+    if len(values) != N_DIGITS or not all(abs(v) <= LOGIT_LIMIT for v in values):
+        raise ValueError(raw)
+    return [round(v, LOGIT_DECIMALS) for v in values]
+
+
+def _typed_distribution(raw: str) -> str:
+    parse_distribution(raw)  # raises ValueError with what is wrong
+    return raw
+
+
+# The shareable view; keys are the fields of ExplorerState.
+URL = UrlSpec(
+    choice("mode", "mode", MODES),
+    choice("preset", "preset", DISTRIBUTION_PRESETS),
+    integer("target", "target", 0, N_DIGITS - 1),
+    number("temperature", "temp", TEMP_MIN, TEMP_MAX, decimals=1),
+    text("logits", "logits", _logits, f"{N_DIGITS} comma-separated numbers within ±{LOGIT_LIMIT:g}",
+         encode=lambda v: ",".join(f"{x:g}" for x in v)),
+    text("probs", "probs", _typed_distribution, "ten weights, one per digit"),
+    text("number", "number", check_number, "a whole number"),
+    choices("position_presets", "presets", DISTRIBUTION_PRESETS),
+)
+DIGIT_FIELDS = ("preset", "target", "logits", "probs")  # in the link only in the one-digit mode
+NUMBER_FIELDS = ("number", "position_presets")  # only in the whole-number mode
 
 
 def parse_query(params: Mapping[str, object]) -> tuple[ExplorerState, list[str]]:
@@ -47,72 +69,15 @@ def parse_query(params: Mapping[str, object]) -> tuple[ExplorerState, list[str]]
     Returns:
         The state and a list of human-readable warnings (one per rejected parameter).
     """
-    state, warnings = ExplorerState(), []
-    if (mode := _first(params, "mode")) is not None:
-        if mode in MODES:
-            state.mode = mode
-        else:
-            warnings.append(f"Unknown mode {mode!r} in the link; showing the one-digit mode.")
-    if (preset := _first(params, "preset")) is not None:
-        if preset in PRESETS:
-            state.preset = preset
-        else:
-            warnings.append(f"Unknown preset {preset!r} in the link; choose one of {', '.join(PRESETS)}.")
-    if (target := _first(params, "target")) is not None:
-        if target.isascii() and target.isdigit() and 0 <= int(target) <= 9:
-            state.target = int(target)
-        else:
-            warnings.append(f"The true digit must be 0-9, the link says {target!r}; using {state.target}.")
-    if (temp := _first(params, "temp")) is not None:
-        try:
-            value = float(temp)
-        except ValueError:
-            value = float("nan")
-        if TEMP_MIN <= value <= TEMP_MAX:
-            state.temperature = round(value, 1)
-        else:
-            warnings.append(f"Temperature must be between {TEMP_MIN} and {TEMP_MAX}, the link says {temp!r}.")
-    if (logits := _first(params, "logits")) is not None:
-        try:
-            values = [float(v) for v in logits.split(",")]
-            if len(values) != N_DIGITS or not all(abs(v) <= LOGIT_LIMIT for v in values):
-                raise ValueError
-            state.logits = [round(v, LOGIT_DECIMALS) for v in values]
-        except ValueError:
-            warnings.append(f"The logits in the link must be {N_DIGITS} numbers within ±{LOGIT_LIMIT:g}; "
-                            "using the preset.")
-    if (probs := _first(params, "probs")) is not None:
-        try:
-            parse_distribution(probs)
-            state.probs = probs
-        except ValueError as err:
-            warnings.append(f"The distribution in the link is not usable: {err}.")
-    if (number := _first(params, "number")) is not None:
-        try:
-            state.number = check_number(number)
-        except ValueError as err:
-            warnings.append(f"The number in the link is not usable: {err}.")
-    if (pos := _first(params, "presets")) is not None:
-        names = pos.split(",")
-        if all(n in PRESETS for n in names):
-            state.position_presets = names
-        else:
-            warnings.append(f"Unknown per-position preset in {pos!r}; using 'peaked'.")
-    return state, warnings
+    values, warnings = URL.parse(params)
+    return ExplorerState(**values), warnings
 
 
 def to_query(state: ExplorerState) -> dict[str, str]:
-    """The query parameters for ``state`` (only those that matter in its mode)."""
-    out = {"mode": state.mode, "temp": f"{state.temperature:g}"}
-    if state.mode == "digit":
-        out.update(preset=state.preset, target=str(state.target))
-        if state.logits is not None:
-            out["logits"] = ",".join(f"{v:g}" for v in state.logits)
-        if state.probs:
-            out["probs"] = state.probs
-    else:
-        out.update(number=state.number, presets=",".join(state.position_presets))
-    return out
+    """The query parameters for ``state`` (only those that matter in its mode; no empty ones)."""
+    hidden = NUMBER_FIELDS if state.mode == "digit" else DIGIT_FIELDS
+    values = {k: v for k, v in vars(state).items() if k not in hidden and v not in (None, "")}
+    return URL.encode(values)
 
 
 def rounded(logits: np.ndarray) -> list[float]:

@@ -33,6 +33,10 @@ GLOSSARY: dict[str, str] = {
     "shots": "How many times the circuit is measured; more shots, less sampling noise in the estimated probabilities.",
     "bin + jitter": "Turns one measured bitstring into a weight: the bitstring picks a bin, uniform noise places "
                     "the weight inside it.",
+    "implicit density": "Weights you can sample but whose probability density has no formula (the plain Born "
+                        "machine): the KL term to the prior can then only be estimated, here adversarially.",
+    "semi-implicit (SIVI)": "Each weight gets its own Gaussian jitter on top of the circuit's output, so the weights "
+                            "have a density everywhere; SIVI (Yin & Zhou, 2018) bounds the KL term from above.",
     "prior": "The weight distribution a Bayesian model assumes before seeing data (here a standard normal).",
     "skewness": "Asymmetry of a distribution: 0 for a symmetric one, positive when the long tail points right.",
 }
@@ -41,7 +45,8 @@ NTL_TERMS: tuple[str, ...] = ("logit", "softmax", "temperature T", "expected val
                               "Number Token Loss (NTL)", "NTL-MSE / MAE / Huber", "NTL-WAS", "gradient", "sMAPE",
                               "place value")
 GENERATOR_TERMS: tuple[str, ...] = ("qubit", "circuit layer", "rotation gate (RX/RY/RZ)", "entangling gate (CNOT)",
-                                    "noise z", "Born rule", "shots", "bin + jitter", "prior", "skewness")
+                                    "noise z", "Born rule", "shots", "implicit density", "semi-implicit (SIVI)",
+                                    "bin + jitter", "prior", "skewness")
 
 
 def glossary_markdown(terms: Sequence[str]) -> str:

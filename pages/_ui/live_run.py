@@ -7,7 +7,9 @@ finishes (or its worker is freed) the handle is closed and the page keeps drawin
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from labkit.workers import RunHandle, RunSpec, WorkerError, backend_from_env, open_run
@@ -18,11 +20,26 @@ VIEWS_BUDGET_S = 60.0  # an evaluation (test-split results, sample answers) may 
 
 
 def open_from_env(spec: RunSpec) -> RunHandle:
-    """A handle on the server's configured backend (local worker process unless told otherwise)."""
+    """A handle on the server's configured backend (local worker process unless told otherwise).
+
+    ``APP_WORKER_IDLE_S`` (default 300): a paused run's worker exits after this long without a call.
+    ``APP_RAY_NUM_GPUS`` (default 0): the GPU share each Ray actor asks for, e.g. 0.25 for four runs per GPU.
+    """
     backend, address = backend_from_env()
     if backend == "process":
         return open_run(spec, "process", idle_s=float(positive_int_from_env("APP_WORKER_IDLE_S", 300)))
+    if backend == "ray":
+        return open_run(replace(spec, num_gpus=gpu_share_from_env()), backend, address)
     return open_run(spec, backend, address)
+
+
+def gpu_share_from_env() -> float:
+    """``APP_RAY_NUM_GPUS`` as a number in [0, 1]; anything else is 0 (CPU actors)."""
+    try:
+        share = float(os.environ.get("APP_RAY_NUM_GPUS", "0") or 0)
+    except ValueError:
+        return 0.0
+    return share if 0.0 <= share <= 1.0 else 0.0
 
 
 class ModelFreed(RuntimeError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from labkit.workers import WorkerError
-from pages._ui.common import session_id, training_slots
+from pages._ui.common import session_id, track_worker, training_slots
 from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.slots import QueueFull
 
@@ -123,7 +123,9 @@ class LiveControls:
             if live is None:
                 live = self.build()
                 st.session_state[self.key] = live
-            live.open()
+            if not live.has_model:
+                live.open()
+                track_worker(live)
         except ModelFreed:
             self._release()
             self._say("warning", f"This {self.noun}'s model was freed (paused too long, or its worker stopped). "

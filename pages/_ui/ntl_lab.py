@@ -12,10 +12,17 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
 from pages._ui.lockstep import LockstepSession
 
+# One lockstep round (one step of every run) on a CPU worker costs about this many seconds per unit of
+# layers × width² × batch × runs × digits: gpt2-medium, batch 256, 4 losses, 6-digit multiplication
+# took 26.5 s per round on the 2-core class laptop (issue 12). Pause waits for the round in progress,
+# so a CPU server refuses settings whose round would take more than CPU_ROUND_LIMIT_S.
+CPU_SECONDS_PER_UNIT = 26.5 / (6 * 384 ** 2 * 256 * 4 * 6)
+CPU_ROUND_LIMIT_S = 3.0
 MAIN_SPLIT = "interpolation"
 
 
@@ -115,6 +122,21 @@ class LabSession(LockstepSession):
         first = next(iter(self.trainers.values()))
         return ({loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()},
                 first.task.to_target(answer))
+
+
+def check_cpu_cost(base: TrainConfig, n_runs: int) -> None:
+    """Refuse settings whose lockstep round would take much longer than a tick on a CPU worker.
+
+    Raises:
+        ValueError: with the estimate and what to lower.
+    """
+    size = MODEL_PRESETS[base.model]
+    units = size.layers * size.dim ** 2 * base.batch_size * n_runs * max(base.digits, 1)
+    seconds = units * CPU_SECONDS_PER_UNIT
+    if seconds > CPU_ROUND_LIMIT_S:
+        raise ValueError(f"on this CPU server one step of all {n_runs} runs would take about {seconds:.0f} s "
+                         f"(limit {CPU_ROUND_LIMIT_S:g} s, so that Pause answers quickly): choose a smaller model, "
+                         "a smaller batch, fewer digits, fewer losses or fewer seeds")
 
 
 def build_lab(base: TrainConfig, losses: Sequence[str], data_text: str | None = None,

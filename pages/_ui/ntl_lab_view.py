@@ -28,7 +28,8 @@ from ntl_core.verdict import compare, steps_until_table
 from labkit.workers import RunSpec
 from pages._ui.live_run import LiveRun
 from pages._ui.live_training import LiveControls
-from pages._ui.ntl_lab import build_lab, by_key
+from pages._ui.common import worker_kind
+from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
@@ -146,17 +147,17 @@ def settings() -> None:
     if file_task:
         c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
     # Drawn even when unused: a widget that is not drawn loses its value in session_state.
-    c1.slider("Digits per operand", URL["lab_digits"].lo, URL["lab_digits"].hi, key="lab_digits", disabled=file_task)
+    c1.slider("Digits per operand", *URL["lab_digits"].bounds, key="lab_digits", disabled=file_task)
     c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
     c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
                  help="'digits': one token per digit (what NTL needs); 'multidigit': numbers split into "
                       "multi-digit tokens, for contrast (CE and regression only)")
-    c3.slider("NTL weight λ", URL["lab_lambda"].lo, URL["lab_lambda"].hi, step=0.05, key="lab_lambda")
+    c3.slider("NTL weight λ", *URL["lab_lambda"].bounds, step=0.05, key="lab_lambda")
     c3.text_input("Learning rate", key="lab_lr", help="e.g. 3e-3; a positive number up to 1")
     c4.select_slider("Batch size", BATCH_SIZES, key="lab_batch")
-    c4.number_input("Steps per run", URL["lab_steps"].lo, URL["lab_steps"].hi, step=10, key="lab_steps")
-    c4.number_input("Evaluate every (steps)", URL["lab_eval"].lo, URL["lab_eval"].hi, step=5, key="lab_eval",
+    c4.number_input("Steps per run", *URL["lab_steps"].bounds, step=10, key="lab_steps")
+    c4.number_input("Evaluate every (steps)", *URL["lab_eval"].bounds, step=5, key="lab_eval",
                     help="Each evaluation answers the held-out questions of both test splits.")
     URL.write()
 
@@ -204,6 +205,8 @@ def _build_run(seed: int) -> LiveRun:
     base, losses = _config_from_widgets(seed), list(st.session_state["lab_losses"])
     if not losses:
         raise ValueError("choose at least one loss to train")
+    if worker_kind() == "cpu":
+        check_cpu_cost(base, len(losses))
     text = _uploaded_text() if base.task == "file" else None
     seeds = _seeds(seed)
     spec = RunSpec(build_lab, {"base": base, "losses": losses, "data_text": text, "seeds": seeds},

@@ -18,7 +18,7 @@ from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, ROTATIONS
 from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
-from pages._ui.url_spec import UrlSpec, choice, flag, integer, number, text
+from pages._ui.url_spec import UrlSpec, choice, flag, floats, integer, number, text
 
 MAX_LAYERS = 6  # tighter than the core's 20: a step-through of more layers no longer teaches anything
 DRAW_COUNTS = (256, 1024, 4096)
@@ -41,14 +41,16 @@ ENT_LABELS = {"none": "none (independent qubits)", "cnot_ring": "CNOT ring (fixe
               "crx_ring": "CRX ring (learnable)", "all_to_all": "CRX all-to-all (learnable)"}
 ENC_LABELS = {"ry_uniform": "RY(π·z)", "rxrz_uniform": "RX(π·z), RZ(π·z)", "h_rz_uniform": "H, RZ(π·z)"}
 
-_DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained": True, "gen_range": 1.57,
-             "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born", "gen_step": 0, "gen_draw": 0,
+_DEFAULTS = {"gen_qubits": 6, "gen_layers": 3, "gen_rot": "ry", "gen_constrained": True,
+             "gen_range": round(math.pi / 2, 2), "gen_ent": "crx_ring", "gen_enc": "ry_uniform", "gen_mech": "born",
+             "gen_step": 0, "gen_draw": 0,
              "gen_mpl": True, "gen_follow": 0, "gen_ndraws": 1024, "gen_nshots": 1000, "gen_weights": [0, 1, 2]}
 
 
 def _weight_list(raw: str) -> list[int]:
-    values = [int(v) for v in raw.split(",") if v]
-    if not 1 <= len(values) <= MAX_SHOWN or not all(0 <= j < gen.N_WEIGHTS for j in values):
+    values = [int(v) for v in floats(raw) if v.is_integer()] if raw else []
+    if len(values) != len(raw.split(",")) or not 1 <= len(values) <= MAX_SHOWN \
+            or not all(0 <= j < gen.N_WEIGHTS for j in values):
         raise ValueError(raw)
     return values
 
@@ -69,18 +71,15 @@ URL = UrlSpec(
     integer("gen_follow", "follow", 0, gen.N_WEIGHTS - 1),
     choice("gen_ndraws", "draws", DRAW_COUNTS, int),
     choice("gen_nshots", "shots", SHOT_COUNTS, int),
-    text("gen_weights", "weights", _weight_list, f"1 to {MAX_SHOWN} comma-separated weight indices below {gen.N_WEIGHTS}",
+    text("gen_weights", "weights", _weight_list,
+         f"1 to {MAX_SHOWN} comma-separated weight indices below {gen.N_WEIGHTS}",
          encode=lambda v: ",".join(map(str, v))),
 )
 
 
 def init_state() -> None:
     """First run of a session: defaults, then whatever a shared link says."""
-    if "gen_qubits" in st.session_state:
-        return
-    st.session_state.update(_DEFAULTS)
-    for warning in URL.read():
-        st.warning(warning)
+    URL.init_session(_DEFAULTS)
 
 
 def _config_fields() -> tuple:
@@ -123,12 +122,14 @@ def controls() -> tuple[AnsatzConfig, str] | None:
     if chosen is not None:
         st.caption(f"What to notice in *{PRESET_LABELS[chosen]}*: {PRESET_NOTICE[chosen]}")
     c1, c2, c3 = st.columns(3)
-    c1.slider("Qubits", URL["gen_qubits"].lo, URL["gen_qubits"].hi, key="gen_qubits", help="2^n basis states; 6 qubits give 64 = one per weight.")
-    c1.slider("Layers", URL["gen_layers"].lo, URL["gen_layers"].hi, key="gen_layers")
+    c1.slider("Qubits", *URL["gen_qubits"].bounds, key="gen_qubits",
+              help="2^n basis states; 6 qubits give 64 = one per weight.")
+    c1.slider("Layers", *URL["gen_layers"].bounds, key="gen_layers")
     c2.selectbox("Rotations", list(ROTATIONS), key="gen_rot", format_func=ROT_LABELS.get)
     c2.checkbox("Constrain angles", key="gen_constrained",
                 help="angle = r·tanh(raw): every single-qubit rotation stays inside (−r, r).")
-    c2.slider("Angle range r", URL["gen_range"].lo, URL["gen_range"].hi, step=0.01, key="gen_range", disabled=not st.session_state["gen_constrained"])
+    c2.slider("Angle range r", *URL["gen_range"].bounds, step=0.01, key="gen_range",
+              disabled=not st.session_state["gen_constrained"])
     c3.selectbox("Entanglement", ENTANGLEMENTS, key="gen_ent", format_func=ENT_LABELS.get)
     c3.selectbox("Noise encoding", ENCODINGS, key="gen_enc", format_func=ENC_LABELS.get)
     st.radio("Continuity mechanism", MECHANISMS, key="gen_mech", format_func=MECH_LABELS.get, horizontal=True)

@@ -7,7 +7,6 @@ computed with the library's own ``predict``/``evaluate`` and cached per finished
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from qcbnn_core.data import BREASTMNIST_SPLITS, QCBNNDataset, Split, load_breast
 from qcbnn_core.models import ModelConfig
 from qcbnn_core.objectives import KL_ESTIMATORS, objective_mode
 from qcbnn_core.runs import RunRecord
-from qcbnn_core.study import COLLAPSE_MARGIN
+from qcbnn_core.study import COLLAPSE_MARGIN, load_summary
 from qcbnn_core.trainer import TrainConfig, Trainer
 from pages._ui.lockstep import LockstepSession
 
@@ -306,21 +305,10 @@ def load_study(folder: Path | None = None) -> dict[tuple[str, str], dict]:
         if stage not in STAGES or not data:
             continue
         try:
-            summary = json.loads(path.read_text())
+            out[(stage, data)] = load_summary(path)
         except (OSError, ValueError):
             continue
-        if isinstance(summary, dict) and {"models", "runs", "seeds"} <= set(summary):
-            out[(stage, data)] = _nan_for_none(summary)
     return out
-
-
-def _nan_for_none(tree):
-    """Strict JSON wrote NaN as null; read it back as NaN so the numbers stay floats."""
-    if isinstance(tree, dict):
-        return {k: _nan_for_none(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_nan_for_none(v) for v in tree]
-    return math.nan if tree is None else tree
 
 
 def _cell(stat: dict) -> str:

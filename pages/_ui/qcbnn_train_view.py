@@ -60,11 +60,7 @@ _DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch"
 
 def init_state() -> None:
     """Defaults on a session's first run, then whatever a shared link says."""
-    if "qt_data" in st.session_state:
-        return
-    st.session_state.update(_DEFAULTS)
-    for warning in URL.read():
-        st.warning(warning)
+    URL.init_session(_DEFAULTS)
 
 
 # ----------------------------------------------------------------------------- data
@@ -89,7 +85,7 @@ def data_section(seed: int) -> QCBNNDataset | None:
     """Data choice, upload validation and the per-class gallery; None (after an error message) when unusable."""
     c1, c2 = st.columns([2, 1])
     c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, key="qt_data", horizontal=True)
-    c2.slider("Training examples (at most)", URL["qt_ntrain"].lo, URL["qt_ntrain"].hi, step=8, key="qt_ntrain",
+    c2.slider("Training examples (at most)", *URL["qt_ntrain"].bounds, step=8, key="qt_ntrain",
               help="Fewer examples train faster; the validation and test splits stay the same.")
     if st.session_state["qt_data"] == "breastmnist":
         st.file_uploader("MedMNIST breastmnist.npz (28×28)", type=["npz"], key="qt_upload",
@@ -134,10 +130,10 @@ def settings() -> None:
                   "the weights have a density and the KL is a proper bound. Born + adversarial: the old option; its "
                   "weights lie on a 6-dimensional surface, the KL is only a learned regulariser and the spread "
                   "collapses in training. Bitstring + jitter: independent binned weights with an exact density.")
-    c2.slider("Epochs", URL["qt_epochs"].lo, URL["qt_epochs"].hi, key="qt_epochs")
+    c2.slider("Epochs", *URL["qt_epochs"].bounds, key="qt_epochs")
     c2.select_slider("Batch size", URL["qt_batch"].options, key="qt_batch")
-    c3.slider("Weight draws per step", URL["qt_strain"].lo, URL["qt_strain"].hi, key="qt_strain")
-    c3.slider("Weight draws for predictions", URL["qt_seval"].lo, URL["qt_seval"].hi, key="qt_seval")
+    c3.slider("Weight draws per step", *URL["qt_strain"].bounds, key="qt_strain")
+    c3.slider("Weight draws for predictions", *URL["qt_seval"].bounds, key="qt_seval")
     c4.checkbox("MLP generator (classical control)", key="qt_mlp",
                 help="Same 6 noise numbers, same 64 outcomes, same weight map and mechanism as the QCBNN, with a "
                      "small MLP in the circuit's place: if it matches the QCBNN, the effect is not quantum.")
@@ -370,7 +366,7 @@ def gallery(results: dict[str, ModelResult], data: QCBNNDataset | None, key: str
 def study_settings() -> None:
     c1, c2, c3 = st.columns([3, 1, 1])
     c1.multiselect("Ansätze to compare", list(ANSATZ_PRESETS), key="qt_study_ansatz", max_selections=5)
-    c2.slider("Epochs each", URL["qt_study_epochs"].lo, URL["qt_study_epochs"].hi, key="qt_study_epochs")
+    c2.slider("Epochs each", *URL["qt_study_epochs"].bounds, key="qt_study_epochs")
     c3.checkbox("Include the BNN", value=True, key="qt_study_bnn")
     c3.caption("The MLP and CNN controls follow the checkboxes of the first tab's settings.")
     URL.write()
@@ -483,10 +479,12 @@ def multiseed_tab() -> None:
                 "the seeds pair the models (same data split and initialisation).")
     c1, c2 = st.columns(2)
     datasets = sorted({d for _, d in studies})
-    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True,
-                    format_func=lambda d: DATA_LABELS.get(d, d))
+    # Defaults: the phantom's confirmation stage, the one that answers the question (digits is too easy).
+    data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True, format_func=lambda d: DATA_LABELS.get(d, d),
+                    index=datasets.index("phantom") if "phantom" in datasets else 0)
     stages = [s for s in STAGES if (s, data) in studies]
-    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True)
+    stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True,
+                     index=stages.index("confirm") if "confirm" in stages else 0)
     summary = studies[(stage, data)]
     quantum = best_family(summary)
     if quantum is None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from pages._ui.registry import PAGES
+
 TOUR_PARAM = "tour"
 EXPLORER, GENERATOR = "pages/ntl_explorer.py", "pages/qcbnn_generator.py"
-# Widget-state prefix of each page: what a tour jump forgets so that the page re-reads its URL.
-STATE_PREFIX = {EXPLORER: "ntlx_", GENERATOR: "gen_"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def stop_query(index: int) -> dict[str, str]:
 def go_to(index: int) -> None:
     """Open stop ``index`` (1-based): forget the target page's widget state, then switch with its URL."""
     stop = STOPS[index - 1]
-    prefix = STATE_PREFIX[stop.page]
+    prefix = next(info.key_prefix for info in PAGES if info.path == stop.page)
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
         del st.session_state[key]
     st.switch_page(stop.page, query_params=stop_query(index))

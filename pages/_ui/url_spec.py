@@ -42,11 +42,24 @@ class Param:
     hi: float | None = None
     options: tuple = ()
 
+    @property
+    def bounds(self) -> tuple:
+        """``(lo, hi)``, to unpack into a slider or number input."""
+        return self.lo, self.hi
+
 
 def _bounded(value: float, lo: float, hi: float) -> float:
     if not (math.isfinite(value) and lo <= value <= hi):
         raise ValueError(value)
     return value
+
+
+def floats(raw: str) -> list[float]:
+    """Comma-separated numbers, for list parameters (``ValueError`` without Python's wording, as in :func:`number`)."""
+    try:
+        return [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise ValueError(raw) from None
 
 
 def _whole(raw: str) -> int:
@@ -65,7 +78,11 @@ def integer(key: str, name: str, lo: int, hi: int) -> Param:
 def number(key: str, name: str, lo: float, hi: float, decimals: int | None = None) -> Param:
     """A number in ``[lo, hi]``, rounded to ``decimals`` places when given (a slider's step)."""
     def parse(raw: str) -> float:
-        value = _bounded(float(raw), lo, hi)
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(raw) from None  # Python's wording is not for students; the warning says what to give
+        value = _bounded(value, lo, hi)
         return round(value, decimals) if decimals is not None else value
 
     return Param(key, name, parse, f"a number from {lo:g} to {hi:g}", encode=lambda v: f"{v:g}", lo=lo, hi=hi)
@@ -150,6 +167,15 @@ class UrlSpec:
         values, warnings = self.parse(st.query_params.to_dict())
         st.session_state.update(values)
         return warnings
+
+    def init_session(self, defaults: Mapping[str, Any]) -> None:
+        """Once per session (until the first default's key exists): the defaults, then the link's valid values;
+        the warnings for the rest are shown where the page is being drawn."""
+        if next(iter(defaults)) in st.session_state:
+            return
+        st.session_state.update(defaults)
+        for warning in self.read():
+            st.warning(warning)
 
     def write(self) -> None:
         """Mirror the widgets' current values in the URL."""

@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from ntl_core.scoring import PRESETS, number_preset_logits, preset_logits, score_digit, score_number, sweep_peak
+from ntl_core.scoring import (DISTRIBUTION_PRESETS, number_preset_logits, preset_logits, score_digit, score_number,
+                              sweep_peak)
 from pages._ui import explorer_text as notes
 
 
@@ -27,7 +28,7 @@ def test_sweep_notice_states_where_mse_is_lowest_from_the_numbers():
 
 
 def test_every_preset_has_a_notice():
-    assert set(notes.PRESET_NOTICE) == set(PRESETS)
+    assert set(notes.PRESET_NOTICE) == set(DISTRIBUTION_PRESETS)
 
 
 def test_gradient_notice_says_when_ntl_vanished():
@@ -54,3 +55,16 @@ def test_number_notices_name_the_position(presets):
     assert f"the {far} position is off most" in notes.number_distribution_notice(s)
     assert f"blames the {far} position most" in notes.number_losses_notice(s)
     assert re.search(r"number-level loss the \w+ position", notes.number_gradients_notice(s))
+
+
+def test_loss_formulas_on_the_page_come_from_the_registry():
+    from streamlit.testing.v1 import AppTest
+
+    from ntl_core import loss_registry
+    from tests.app.test_ntl_explorer import PAGE
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    shown = " ".join(f.value for f in at.latex)
+    for key in ("ce", "mse", "was"):
+        spec = loss_registry.get(key)
+        assert rf"\text{{{spec.label}}}&={spec.formula}" in shown, key

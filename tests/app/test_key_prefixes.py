@@ -48,7 +48,8 @@ def _keys(path: Path) -> set[str]:
                 and node.func.value.attr == "session_state" and node.args and isinstance(node.args[0], ast.Constant):
             keys.add(node.args[0].value)
         elif isinstance(node, ast.Assign):  # K = "ntlx_"; LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
-            targets = [t for target in node.targets for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+            targets = [t for target in node.targets
+                       for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
             values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
             for target, value in zip(targets, values):
                 if isinstance(target, ast.Name) and (target.id == "K" or target.id.endswith("_KEY")) \

@@ -196,8 +196,7 @@ def test_query_params_round_trip():
 def test_bad_query_params_warn_and_fall_back():
     at = _run({"preset": "sharp", "target": "12", "temp": "abc", "logits": "1,2", "number": "4a2", "mode": "x"})
     warnings = " ".join(w.value for w in at.warning)
-    for fragment in ("Unknown preset", "must be 0-9", "Temperature", "logits in the link", "number in the link",
-                     "Unknown mode"):
+    for fragment in ("preset='sharp'", "target='12'", "temp='abc'", "logits='1,2'", "number='4a2'", "mode='x'"):
         assert fragment in warnings, fragment
     assert at.selectbox(key="ntlx_preset").value == "bimodal" and at.slider(key="ntlx_target").value == 4
 

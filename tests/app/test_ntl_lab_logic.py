@@ -91,3 +91,15 @@ def test_unvalidated_specs_pass_plotly_validation():
                 digit_heatmaps({"ce": np.zeros((0, 10)), "was": np.eye(10)[:2]}, "1+1=", "2"),
                 digit_heatmaps({"ce": np.full((3, 10), 0.1), "mse": np.eye(10)[:3]}, "12+34=", "64")):
         go.Figure(fig.to_dict())  # raises ValueError on any invalid property
+
+
+def test_cpu_cost_cap_refuses_the_26_second_round_and_allows_the_presets():
+    from ntl_core.training import PRESETS
+    from pages._ui.ntl_lab import check_cpu_cost
+
+    for name in ("cpu-classroom", "gpu-multiplication"):
+        check_cpu_cost(PRESETS[name], 2)  # both presets stay within a tick on a CPU worker
+    heavy = PRESETS["gpu-multiplication"].replace(model="gpt2-medium", batch_size=256, digits=6)
+    with pytest.raises(ValueError, match="about 26 s"):
+        check_cpu_cost(heavy, 4)  # the measured 26.5 s round
+    check_cpu_cost(heavy.replace(batch_size=16), 2)

@@ -341,3 +341,10 @@ def test_the_shipped_gallery_opens_with_its_seeds(monkeypatch, tmp_path):
         assert not at.exception and not at.error
         assert len({r.config.seed for r in at.session_state["lab_replay"]}) == 5
         assert "mean of 5 seeds" in _texts([*at.success, *at.warning, *at.info])
+
+
+def test_too_expensive_settings_on_a_cpu_server_get_a_message(slots):
+    at = _app(model="gpt2-medium", bs="256", digits="6", losses="ce,was,mse", task="multiplication")
+    at.button(key="lab_start").click().run()
+    assert "choose a smaller model" in _texts(at.error) and view.LAB_KEY not in at.session_state
+    assert slots.in_use() == 0 and not at.exception

@@ -326,7 +326,7 @@ def test_multiseed_tab_reads_the_committed_study(tmp_path, monkeypatch):
     at = _app()
     assert not at.exception
     assert at.radio(key="qt_ms_stage").options[0].startswith("selection")
-    at.radio(key="qt_ms_stage").set_value("confirm").run()
+    assert at.radio(key="qt_ms_stage").value == "confirm"  # the stage that answers is shown first
     expected = verdict(lab_module.load_study(tmp_path)[("confirm", "phantom")], "qcbnn")
     shown = _texts(at.warning)
     assert "not a quantum effect" in expected["text"] and expected["text"] in shown
@@ -338,6 +338,21 @@ def test_multiseed_tab_reads_the_committed_study(tmp_path, monkeypatch):
     assert paired["accuracy"].iloc[0].startswith("-0.040 [")
     at.radio(key="qt_ms_stage").set_value("select").run()
     assert "Selection seeds" in _texts(at.success) and "attributed to the circuit" in _texts(at.success)
+
+
+def test_multiseed_tab_shows_the_committed_phantom_verdict():
+    """The real committed study (docs/qcbnn_study/): the page says what the rule says, whatever it is."""
+    from pages._ui.qcbnn_lab import load_study
+    from qcbnn_core.study import best_family, verdict
+
+    studies = load_study()
+    if ("confirm", "phantom") not in studies:
+        pytest.skip("no committed phantom confirmation study")
+    summary = studies[("confirm", "phantom")]
+    expected = verdict(summary, best_family(summary))["text"]
+    at = _app()
+    assert at.radio(key="qt_ms_data").value == "phantom" and not at.exception
+    assert expected in _texts([*at.success, *at.warning])
 
 
 def test_human_names_glossary_and_control_checkboxes(monkeypatch, tmp_path):

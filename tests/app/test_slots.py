@@ -86,3 +86,11 @@ def test_torch_threads_default_one_and_env(monkeypatch):
     assert torch_threads_from_env() == 4
     monkeypatch.setenv("APP_TORCH_THREADS", "0")
     assert torch_threads_from_env() == 1
+
+
+def test_ray_gpu_share_from_env(monkeypatch):
+    from pages._ui.live_run import gpu_share_from_env
+
+    for raw, share in (("", 0.0), ("0.25", 0.25), ("1", 1.0), ("3", 0.0), ("half", 0.0), ("-1", 0.0)):
+        monkeypatch.setenv("APP_RAY_NUM_GPUS", raw)
+        assert gpu_share_from_env() == share, raw

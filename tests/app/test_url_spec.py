@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from pages._ui import ntl_lab_view, qcbnn_gen_view, qcbnn_train_view
+from pages._ui import explorer_state, ntl_lab_view, qcbnn_gen_view, qcbnn_train_view
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
 
 SPEC = UrlSpec(
@@ -36,15 +36,23 @@ def test_each_bad_value_is_skipped_with_a_warning_naming_it(name, raw, expect):
 
 
 def test_widgets_and_links_share_the_bounds():
-    assert (SPEC["p_n"].lo, SPEC["p_n"].hi) == (1, 6) and SPEC["p_bs"].options == (16, 32)
+    assert SPEC["p_n"].bounds == (1, 6) and SPEC["p_bs"].options == (16, 32)
     from qcbnn_core.ansatz import MAX_QUBITS
     assert qcbnn_gen_view.URL["gen_qubits"].hi == MAX_QUBITS  # the page's limit is the core's, defined once
     assert qcbnn_gen_view.URL["gen_range"].hi == round(math.pi, 2)
 
 
-@pytest.mark.parametrize("spec", [ntl_lab_view.URL, qcbnn_gen_view.URL, qcbnn_train_view.URL])
-def test_page_specs_have_unique_names_and_keys_with_the_page_prefix(spec):
+@pytest.mark.parametrize("spec", [ntl_lab_view.URL, qcbnn_gen_view.URL, qcbnn_train_view.URL, explorer_state.URL])
+def test_page_specs_have_unique_parameter_names(spec):
     names = [p.name for p in spec.params.values()]
     assert len(names) == len(set(names))
-    prefixes = {p.key.split("_")[0] for p in spec.params.values()}
-    assert len(prefixes) == 1, prefixes
+
+
+@pytest.mark.parametrize("spec", [ntl_lab_view.URL, qcbnn_gen_view.URL, qcbnn_train_view.URL])
+def test_widget_keys_of_a_spec_share_the_page_prefix(spec):
+    assert len({p.key.split("_")[0] for p in spec.params.values()}) == 1
+
+
+def test_the_explorer_link_round_trips_its_state():
+    state = explorer_state.ExplorerState(target=7, temperature=0.3, logits=[0.5] * 10, probs="1 0 0 0 0 0 0 0 0 0")
+    assert explorer_state.parse_query(explorer_state.to_query(state)) == (state, [])

@@ -63,34 +63,32 @@ def _check_layout(page, name: str, width: int) -> int:
     return len(info["charts"])
 
 
-@pytest.mark.parametrize("width", [1024, 1400])
-def test_explorer_chart_titles_do_not_overlap(browser, app_url, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto(f"{app_url}/ntl_explorer?preset=neighbour&target=4&temp=5")
-        wait_for_app(page)
-        page.locator("[data-testid='stPlotlyChart'] .main-svg").nth(3).wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)  # plotly lays titles out after the first paint
-        assert_no_exception(page)
-        assert _check_layout(page, "explorer", width) == 4
-    finally:
-        context.close()
+@pytest.fixture(params=[1024, 1400], ids=lambda w: f"{w}px")
+def sized_page(browser, request):
+    """A page at a projector width (1024 px) and a laptop width (1400 px)."""
+    context = browser.new_context(viewport={"width": request.param, "height": 900})
+    yield context.new_page(), request.param
+    context.close()
 
 
-@pytest.mark.parametrize("width", [1024, 1400])
-def test_generator_charts_fit(browser, app_url, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto(f"{app_url}/qcbnn_generator?q=8&step=3")
-        wait_for_app(page, timeout_ms=240_000)
-        page.locator(".js-plotly-plot").nth(4).wait_for(timeout=240_000)
-        page.wait_for_timeout(1000)
-        assert_no_exception(page)
-        image = page.locator("[data-testid='stImage'] img").first
-        img_box, main_box = image.bounding_box(), page.locator("[data-testid='stMain']").bounding_box()
-        assert img_box["x"] + img_box["width"] <= main_box["x"] + main_box["width"] + 1  # circuit not cut off
-        assert _check_layout(page, "generator", width) >= 5
-    finally:
-        context.close()
+def test_explorer_chart_titles_do_not_overlap(sized_page, app_url):
+    page, width = sized_page
+    page.goto(f"{app_url}/ntl_explorer?preset=neighbour&target=4&temp=5")
+    wait_for_app(page)
+    page.locator("[data-testid='stPlotlyChart'] .main-svg").nth(3).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # plotly lays titles out after the first paint
+    assert_no_exception(page)
+    assert _check_layout(page, "explorer", width) == 4
+
+
+def test_generator_charts_fit(sized_page, app_url):
+    page, width = sized_page
+    page.goto(f"{app_url}/qcbnn_generator?q=8&step=3")
+    wait_for_app(page, timeout_ms=240_000)
+    page.locator(".js-plotly-plot").nth(4).wait_for(timeout=240_000)
+    page.wait_for_timeout(1000)
+    assert_no_exception(page)
+    image = page.locator("[data-testid='stImage'] img").first
+    img_box, main_box = image.bounding_box(), page.locator("[data-testid='stMain']").bounding_box()
+    assert img_box["x"] + img_box["width"] <= main_box["x"] + main_box["width"] + 1  # circuit not cut off
+    assert _check_layout(page, "generator", width) >= 5

@@ -81,6 +81,35 @@ def test_unwritable_out_fails_before_training(capsys, tmp_path):
     assert "not writable" in capsys.readouterr().err
 
 
+def test_worker_processes_give_the_same_report_as_in_process(capsys, tmp_path):
+    flags = [*TINY, "--losses", "ce,was", "--seeds", "0-1", "--json"]
+    assert main([*flags, "--out", str(tmp_path / "here")]) == 0
+    here = json.loads(capsys.readouterr().out)
+    assert main([*flags, "--jobs", "2", "--out", str(tmp_path / "workers")]) == 0
+    there = json.loads(capsys.readouterr().out)
+    assert here["seeds"] == [0, 1]
+    drop = ("train_seconds", "steps_per_second")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in here["runs"]] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in there["runs"]]
+    assert here["summary"] == there["summary"]
+    assert sorted(r.name for r in load_runs(tmp_path / "workers")) == ["ce-seed0", "ce-seed1", "was-seed0", "was-seed1"]
+
+
+def test_ray_without_ray_installed_is_an_error_line(capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    assert main([*TINY, "--seeds", "0", "--ray", "auto"]) == 2
+    assert "needs the 'ray' package" in capsys.readouterr().err
+
+
 def test_presets_json_lists_every_preset_with_its_claim(capsys):
     from ntl_core.training import PRESET_INFO, TrainConfig
 

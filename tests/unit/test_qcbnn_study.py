@@ -110,3 +110,27 @@ def test_verdict_follows_the_preregistered_rule():
     assert "not a quantum effect" in low_rank["text"]
     noise = verdict(_study([0.30, 0.10, 0.35, 0.12], [0.20, 0.20, 0.20, 0.20], [0.2] * 4), "qcbnn")
     assert noise["larger_than_baseline"] == "includes" and "NOT established" in noise["text"]
+
+
+def test_load_summary_reads_strict_json_nan_back(tmp_path):
+    from labkit.strict_json import jsonable
+
+    from qcbnn_core.study import load_summary
+
+    recs = [_rec("bnn", 0, 0.9, float("nan")), _rec("bnn", 1, 0.9, 0.2)]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(jsonable(summarize(recs)), allow_nan=False))
+    back = load_summary(path)
+    assert math.isnan(back["runs"][0]["gap"]["predictive_entropy"]) and back["models"]["bnn"]["gap"][
+        "predictive_entropy"]["n"] == 1
+    assert "n/a" in format_summary(back) or "0.200" in format_summary(back)
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="not a multi-seed summary"):
+        load_summary(path)
+
+
+def test_verdict_says_when_a_gap_is_undefined_on_most_seeds():
+    nan = float("nan")
+    out = verdict(_study([0.3, nan, nan, nan], [0.1, nan, nan, nan], [0.2, nan, nan, nan]), "qcbnn")
+    assert out["larger_than_baseline"] == "undefined" and not out["quantum_effect"]
+    assert "defined on 1 of 4 seeds only: no CI" in out["text"] and "NOT established" in out["text"]

@@ -14,8 +14,8 @@ from transformers import PreTrainedTokenizerFast
 import ntloss
 from ntl_core import scoring
 from ntl_core.scoring import (
+    DISTRIBUTION_PRESETS,
     LOSS_NAMES,
-    PRESETS,
     check_number,
     number_preset_logits,
     parse_distribution,
@@ -251,7 +251,7 @@ def test_random_preset_depends_on_seed_only():
     assert not np.array_equal(preset_logits("random", 2, seed=5), preset_logits("random", 2, seed=6))
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", DISTRIBUTION_PRESETS)
 def test_presets_stay_within_slider_range(name):
     for t in range(1, 9):
         z = preset_logits(name, t, temperature=0.1, seed=3)

@@ -1,0 +1,247 @@
+"""A class on one server: N browser sessions press Start on the Training lab at once.
+
+Client: one headless Chromium with one Playwright *context* per student (separate cookies, storage and
+websocket, so separate Streamlit sessions), all driven from this process. Heavier than a bare
+websocket client (each context renders the page), so on a small machine the clients compete with the
+server for the CPU: the figures are an upper bound on what the server alone would need.
+
+What it does, in order:
+  1. starts ``streamlit run app.py`` with the class settings (``.streamlit/config.toml``) on a free port;
+  2. measures the loss explorer's first load (navigation to the first drawn chart) in fresh contexts while
+     idle, ``--probes`` times;
+  3. opens ``--sessions`` contexts on the Training lab (``--steps`` per run) and presses Start in each;
+  4. after ``--train-s`` seconds counts runs granted (training), queued (shown their place) and errors
+     (stException elements, "internal error" messages, page crashes), reads each training page's steps/s,
+     and measures the explorer's first load again with the maximum number of runs training;
+  5. closes every session and waits ``--settle-s`` seconds (Streamlit drops a closed session's state
+     after ``server.disconnectedSessionTTL``, lazily: when the next session arrives, which one then does;
+     the page's worker reaper closes a gone session's worker after a minute).
+
+Printed: sessions, granted/queued/errors, server RSS idle/peak/after (the web process; the workers'
+RSS separately), explorer first-load idle vs loaded (medians), steps/s per run, the machine's load.
+
+Run: ``python benchmarks/classroom_load.py --sessions 10`` (``--sessions 30``; ``--json`` for one line).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHART = "[data-testid='stPlotlyChart'] .main-svg"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, env_extra: dict[str, str]) -> subprocess.Popen:
+    env = dict(os.environ, **env_extra)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the server did not become healthy within 180 s")
+
+
+class RssSampler(threading.Thread):
+    """Samples the web process's RSS and its worker children's total RSS every ``period`` seconds."""
+
+    def __init__(self, pid: int, period: float = 0.5):
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.period = period
+        self.peak_web = self.peak_workers = 0
+        self.max_workers = 0
+        self._stop = threading.Event()
+
+    def now(self) -> tuple[int, int, int]:
+        """(web RSS, workers' RSS, number of workers) in bytes."""
+        web = self.proc.memory_info().rss
+        kids = []
+        for child in self.proc.children(recursive=True):
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):  # training workers, not multiprocessing's tracker
+                    kids.append(child.memory_info().rss)
+            except psutil.Error:
+                pass
+        return web, sum(kids), len(kids)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                web, workers, n = self.now()
+            except psutil.Error:
+                return
+            self.peak_web, self.peak_workers = max(self.peak_web, web), max(self.peak_workers, workers)
+            self.max_workers = max(self.max_workers, n)
+            self._stop.wait(self.period)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def explorer_first_load(browser, url: str) -> float:
+    """Seconds from navigation to the explorer's first drawn chart, in a fresh context (a new student)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
+        t0 = time.perf_counter()
+        page.goto(f"{url}/ntl_explorer", timeout=600_000)
+        page.locator(CHART).first.wait_for(timeout=600_000)
+        return time.perf_counter() - t0
+    finally:
+        ctx.close()
+
+
+def open_student(browser, url: str, steps: int, start: bool = True):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{url}/ntl_training_lab?steps={steps}", timeout=600_000)
+    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=600_000)
+    if start:
+        page.get_by_role("button", name="Start", exact=True).click()
+    return ctx, page
+
+
+def state_of(page) -> tuple[str, float | None]:
+    """("training" | "queued" | "error" | "other", steps/s of the page's last tick when training)."""
+    try:
+        if page.locator("[data-testid='stException']").count() or \
+                page.get_by_text("internal error", exact=False).count():
+            return "error", None
+        if page.get_by_text("in the queue", exact=False).count():
+            return "queued", None
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps/s")
+        if page.get_by_role("button", name="Pause", exact=True).is_enabled(timeout=2_000):
+            # Granted; before its first tick returns (the worker is still starting) there is no rate yet.
+            match = re.search(r"([\d.]+)\s*$", metric.first.inner_text(timeout=5_000)) if metric.count() else None
+            return "training", float(match.group(1)) if match else None
+        return "other", None
+    except Exception:  # noqa: BLE001 - a crashed or closed page counts as an error
+        return "error", None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=2000, help="steps per run (the CPU classroom preset: 2000)")
+    parser.add_argument("--train-s", type=float, default=45.0, help="seconds of training before counting")
+    parser.add_argument("--settle-s", type=float, default=150.0, help="seconds to wait after closing all sessions")
+    parser.add_argument("--probes", type=int, default=3, help="explorer first loads per measurement")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(port, {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    sampler = RssSampler(server.pid)
+    out: dict = {"sessions": args.sessions, "load_before": os.getloadavg()}
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    contexts = []
+    try:
+        # Warm-up, not a student's experience: the first loads import the libraries and fill the caches.
+        explorer_first_load(browser, url)
+        ctx, _ = open_student(browser, url, args.steps, start=False)
+        ctx.close()
+        out["explorer_idle_s"] = [explorer_first_load(browser, url) for _ in range(args.probes)]
+        time.sleep(3)
+        out["rss_idle"] = sampler.now()[0]
+        sampler.start()
+
+        t0 = time.perf_counter()
+        pages = []
+        for _ in range(args.sessions):
+            ctx, page = open_student(browser, url, args.steps)
+            contexts.append(ctx)
+            pages.append(page)
+        out["open_all_s"] = time.perf_counter() - t0
+        time.sleep(args.train_s)
+        states = [state_of(p) for p in pages]
+        out["granted"] = sum(s == "training" for s, _ in states)
+        out["queued"] = sum(s == "queued" for s, _ in states)
+        out["errors"] = sum(s == "error" for s, _ in states)
+        out["other"] = sum(s == "other" for s, _ in states)
+        out["explorer_loaded_s"] = [explorer_first_load(browser, url) for _ in range(args.probes)]
+        # Steps/s of each comparison (two runs, CE and CE+NTL-WAS, by default) read after the explorer probes.
+        rates = [r for s, r in (state_of(p) for p in pages) if s == "training" and r is not None]
+        out["steps_per_s_per_run"] = [r / 2 for r in rates]
+        out["workers_during"] = sampler.max_workers
+        out["rss_workers_peak"] = sampler.peak_workers
+
+        for ctx in contexts:
+            ctx.close()
+        contexts.clear()
+        time.sleep(args.settle_s)
+        # Streamlit drops disconnected sessions' state lazily, when the session list next changes: in class,
+        # when the next student arrives. So one arrives (and loads the home page) before "after" is read.
+        ctx = browser.new_context()
+        ctx.new_page().goto(url, timeout=600_000)
+        time.sleep(15)
+        ctx.close()
+        time.sleep(15)
+        web, workers, n_workers = sampler.now()
+        out.update(rss_peak=sampler.peak_web, rss_after=web, workers_after=n_workers, rss_workers_after=workers)
+    finally:
+        sampler.stop()
+        for ctx in contexts:
+            ctx.close()
+        browser.close()
+        pw.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    out["load_after"] = os.getloadavg()
+    if args.json:
+        print(json.dumps(out))
+        return
+    mib = lambda b: f"{b / 2**20:.0f} MiB"  # noqa: E731
+    med = lambda xs: f"{statistics.median(xs):.1f} s" if xs else "–"  # noqa: E731
+    idle, loaded = statistics.median(out["explorer_idle_s"]), statistics.median(out["explorer_loaded_s"])
+    print(f"sessions {out['sessions']} (opened in {out['open_all_s']:.0f} s); runs granted {out['granted']}, "
+          f"queued {out['queued']}, errors {out['errors']}, other {out['other']}")
+    print(f"server RSS (web process): idle {mib(out['rss_idle'])}, peak {mib(out['rss_peak'])}, after "
+          f"{mib(out['rss_after'])} ({100 * (out['rss_after'] / out['rss_idle'] - 1):+.1f} % vs idle)")
+    print(f"training workers: at most {out['workers_during']} alive, peak RSS {mib(out['rss_workers_peak'])} "
+          f"together; after closing: {out['workers_after']} alive")
+    print(f"explorer first load: idle {med(out['explorer_idle_s'])}, loaded {med(out['explorer_loaded_s'])} "
+          f"(ratio {loaded / idle:.2f}; probes idle {[round(x, 1) for x in out['explorer_idle_s']]}, loaded "
+          f"{[round(x, 1) for x in out['explorer_loaded_s']]})")
+    rates = out["steps_per_s_per_run"]
+    print(f"steps/s per run: {', '.join(f'{r:.1f}' for r in rates) or '–'}"
+          + (f" (median {statistics.median(rates):.1f})" if rates else ""))
+    print(f"machine: {os.cpu_count()} CPUs; load average before {out['load_before'][0]:.1f}, after "
+          f"{out['load_after'][0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
