@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ntl_core import loss_registry
+from ntl_core.comparison import mean_ci
 from ntl_core.history import eval_rows, train_rows
 from ntl_core.objectives import LOSSES, loss_label
 
@@ -64,8 +65,6 @@ def by_loss(histories: Mapping[Any, Sequence[Mapping[str, Any]]]) -> dict[str, l
 
 def _mean_band(values: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
     """Mean over seeds and the 95 % t-interval of that mean, per evaluation (NaNs ignored)."""
-    from ntl_core.comparison import mean_ci
-
     stats = [mean_ci(list(col)) for col in zip(*values)]
     mean = [st["mean"] for st in stats]
     half = [st["ci95"] if np.isfinite(st["ci95"]) else 0.0 for st in stats]
