@@ -311,9 +311,12 @@ def _show_progress(run: LiveRun) -> None:
     c1.metric("Step (each run)", f"{p.get('step', 0)} / {p.get('total_steps', run.meta['base'].steps)}")
     c2.metric("Device", p.get("device", "–"), help="Where the training worker runs the models.")
     tick = run.last_tick
-    c3.metric("Steps/s (all runs, last tick)", f"{tick.steps_per_second:.1f}" if tick else "–",
-              help="Optimiser steps of all runs together per second of the worker's wall time, evaluations "
-                   "included.")
+    runs = len(run.meta["losses"]) * len(run.meta["seeds"])
+    c3.metric("Steps/s (last tick): all runs · per run",
+              f"{tick.steps_per_second:.1f} · {tick.steps_per_second / runs:.1f}" if tick else "–",
+              help=f"Optimiser steps of all {runs} runs together, and per run, per second of the worker's wall time, "
+                   "evaluations included. Runs side by side share the CPU, so the per-run rate falls with every "
+                   "seed and loss you add.")
     st.progress(min(1.0, p.get("step", 0) / max(1, p.get("total_steps", 1))))
 
 

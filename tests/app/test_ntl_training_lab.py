@@ -302,6 +302,8 @@ def test_k_seeds_per_loss_give_a_verdict_over_seeds_and_a_sample_efficiency_tabl
         at.run()
     text = _texts([*at.success, *at.warning, *at.info])
     assert "mean of 2 seeds" in text and not at.exception
+    total, per_run = (float(v) for v in next(m.value for m in at.metric if m.label.startswith("Steps/s")).split(" · "))
+    assert total > 0 and per_run == pytest.approx(total / 4, abs=0.06)  # 2 losses × 2 seeds
     efficiency = [d.value for d in at.dataframe if any("steps until MAPE" in str(c) for c in d.value.columns)]
     assert efficiency and list(efficiency[0]["seeds that got there"])[0].endswith("of 2")
 
