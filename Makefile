@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run serve test test-unit test-app test-e2e test-notebooks notebooks bench lab clean
+.PHONY: run serve test test-unit test-app test-e2e test-notebooks notebooks gallery bench lab clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ test-notebooks: $(VENV)/.dev
 notebooks: $(VENV)/.dev /usr/bin/chromium
 	# Execute every notebook and store its outputs (charts as PNG too) in the committed .ipynb.
 	$(PY) notebooks/store_outputs.py
+
+gallery: $(VENV)/.runtime
+	# The training lab's prepared runs: the design search's confirmation runs as run directories (no weights).
+	$(PY) benchmarks/ntl_design_search.py gallery --json docs/ntl_design_search.json --gallery gallery/ntl
 
 lab: $(VENV)/.runtime
 	$(VENV)/bin/jupyter lab notebooks/

@@ -186,7 +186,8 @@ def main() -> None:
     args = parser.parse_args()
 
     cfg = PRESETS[args.preset].replace(seed=0, steps=20000, eval_every=args.eval_every)
-    params = {"preset": args.preset, "losses": args.losses, "steps": "20000", "seed": "0", "eval": str(cfg.eval_every)}
+    params = {"preset": args.preset, "losses": args.losses, "steps": "20000", "seed": "0", "eval": str(cfg.eval_every),
+              "k": "1"}  # one seed per loss, like the bare side
     page = (AppTestPage if args.mode == "apptest" else BrowserPage)(params)
     if args.mode == "apptest" and page.lab.meta["base"].replace(loss=cfg.loss) != cfg:
         raise SystemExit(f"page config {page.lab.meta['base']} differs from the bare config {cfg}")

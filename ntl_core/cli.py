@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print one JSON object with per-seed and summary numbers")
     train.add_argument("--out", type=Path, help="write run directories <loss>-seed<k>/ and summary.json here")
     train.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
+    train.add_argument("--no-weights", action="store_true",
+                       help="write histories and summary only, no checkpoints (small, e.g. for the lab's gallery)")
     train.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own worker process")
     train.add_argument("--ray", metavar="ADDRESS",
                        help="run every (loss, seed) as a Ray actor on this cluster ('auto', 'ray://head:10001'); "
@@ -156,7 +158,8 @@ def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | N
     done = (lambda r: None) if args.no_progress or backend == "inprocess" else (
         lambda r: print(f"done: {r.loss} seed {r.seed} ({r.steps_per_second:.1f} steps/s)", file=sys.stderr))
     results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress,
-                             backend=backend, jobs=jobs, ray_address=args.ray, on_result=done)
+                             backend=backend, jobs=jobs, ray_address=args.ray, on_result=done,
+                             weights=not args.no_weights)
     verdict = compare({(r.loss, r.seed): r.history for r in results}, preset.headline_metric)
     report = jsonable({"config": base.to_dict(), "losses": losses, "seeds": seeds, "steps": base.steps,
                       "preset": {k: v for k, v in preset.to_json().items() if k != "config"},

@@ -93,15 +93,16 @@ def _result(trainer: Trainer) -> RunResult:
                      trainer.step_count / trainer.train_seconds if trainer.train_seconds else 0.0, trainer.history)
 
 
-def train_and_save(job: tuple[TrainConfig, int, str | None]) -> RunResult:
-    """One ``(config, steps, out)`` run, saved to ``out/<loss>-seed<seed>/`` when ``out`` is given (a worker's job)."""
-    cfg, steps, out = job
+def train_and_save(job: tuple[TrainConfig, int, str | None, bool]) -> RunResult:
+    """One ``(config, steps, out, weights)`` run, saved to ``out/<loss>-seed<seed>/`` when ``out`` is given
+    (with its checkpoint when ``weights``): a worker's job."""
+    cfg, steps, out, weights = job
     trainer = Trainer(cfg)
     if steps:
         trainer.step(steps)
     result = _result(trainer)
     if out is not None:
-        trainer.save(Path(out) / f"{cfg.loss}-seed{cfg.seed}")
+        trainer.save(Path(out) / f"{cfg.loss}-seed{cfg.seed}", weights)
     return result
 
 
@@ -110,7 +111,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
                    callbacks: Callable[[TrainConfig], list[Callback]] = lambda cfg: [],
                    batched: bool | None = None, backend: str = "inprocess", jobs: int = 1,
                    ray_address: str | None = None,
-                   on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+                   on_result: Callable[[RunResult], None] | None = None, weights: bool = True) -> list[RunResult]:
     """Train every loss on every seed (seed-major, so a partial result is still paired).
 
     Args:
@@ -119,7 +120,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         seeds: e.g. ``[0, 1, 2]``.
         steps: optimiser steps per run.
         out: when given, each run is saved to ``out/<loss>-seed<seed>/`` (on a Ray cluster: a path every
-            node can write, e.g. shared storage).
+            node can write, e.g. shared storage), with its checkpoint when ``weights``.
         callbacks: builds the callbacks of one run (e.g. a tqdm bar); in-process, unbatched runs only.
         batched: train all runs as one :class:`~ntl_core.ensemble.SeedEnsemble` (one vmapped model);
             default: on CUDA when every run is a GPT-2 token loss, in-process. Results equal separate runs.
@@ -130,7 +131,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         on_result: called with each finished run's result, in order (progress for the parallel backends).
     """
     if backend != "inprocess" or jobs > 1:
-        todo = [(base.replace(loss=loss, seed=seed, steps=steps), steps, None if out is None else str(out))
+        todo = [(base.replace(loss=loss, seed=seed, steps=steps), steps, None if out is None else str(out), weights)
                 for seed in seeds for loss in losses]
         return map_runs(train_and_save, todo, "process" if backend == "inprocess" else backend, jobs, ray_address,
                         on_result)
@@ -158,7 +159,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
     for trainer in trainers:
         results.append(_result(trainer))
         if out is not None:
-            trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}")
+            trainer.save(Path(out) / f"{trainer.cfg.loss}-seed{trainer.cfg.seed}", weights)
         if on_result:
             on_result(results[-1])
     return results

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
+from labkit.callbacks import STEP, notify
 from ntl_core.batching import IGNORE, lm_batch
 from ntl_core.train_config import TrainConfig
 from ntl_core.trainer import Trainer
@@ -180,8 +181,7 @@ class SeedEnsemble:
             m.train_seconds = self.train_seconds
             out = {"step": m.step_count, **dict(zip(p, row)), "lr": lr, "time": self.train_seconds}
             m.history.append(out)
-            for cb in m.callbacks:
-                cb.on_step(m, out)
+            notify(m.callbacks, STEP, m, out)
             if due:
                 for split in m.available_splits:
                     m.evaluate(split)

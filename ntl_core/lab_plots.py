@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ntl_core import loss_registry
+from ntl_core.comparison import mean_ci
 from ntl_core.history import eval_rows, train_rows
 from ntl_core.objectives import LOSSES, loss_label
 
@@ -54,40 +55,93 @@ def _figure(traces: list[dict], titles: Sequence[str], layout: dict[str, Any]) -
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Figure:
-    """Training loss, exact match and MAE against step, one colour per run.
+def by_loss(histories: Mapping[Any, Sequence[Mapping[str, Any]]]) -> dict[str, list[Sequence[Mapping[str, Any]]]]:
+    """Group histories keyed by ``(loss, seed)`` (or by loss alone: one seed) into loss -> [history per seed]."""
+    out: dict[str, list] = {}
+    for key, history in histories.items():
+        out.setdefault(key[0] if isinstance(key, tuple) else key, []).append(history)
+    return out
+
+
+def _mean_band(values: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
+    """Mean over seeds and the 95 % t-interval of that mean, per evaluation (NaNs ignored)."""
+    stats = [mean_ci(list(col)) for col in zip(*values)]
+    mean = [st["mean"] for st in stats]
+    half = [st["ci95"] if np.isfinite(st["ci95"]) else 0.0 for st in stats]
+    return mean, [m - h for m, h in zip(mean, half)], [m + h for m, h in zip(mean, half)]
+
+
+def _fill(color: str | None) -> str:
+    hexa = (color or "#888888").lstrip("#")
+    r, g, b = (int(hexa[i: i + 2], 16) for i in (0, 2, 4)) if len(hexa) == 6 else (136, 136, 136)
+    return f"rgba({r},{g},{b},0.18)"
+
+
+EVAL_PANELS = (("2", "exact_match", SPLIT_DASH), ("3", "mape", {"interpolation": "solid"}),
+               ("4", "mae", {"interpolation": "solid"}))
+
+
+def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_steps: int | None = None,
+                  show_seeds: bool = False) -> go.Figure:
+    """Training loss, exact match, interpolation MAPE and MAE against step: per loss the mean over seeds
+    with a band (95 % CI of the mean; none for one seed), and each seed as a thin line on demand.
+
+    Args:
+        histories: ``(loss, seed) -> rows`` (or ``loss -> rows`` for one seed per loss).
+        total_steps: the x-axes span ``[0, total_steps]`` (so one evaluation is not drawn on an
+            axis from 99 to 101); default: the last step seen.
+        show_seeds: also draw every seed's curve.
 
     The loss panel shows the cross-entropy part (``"ce"``) when the history has it, because the total
-    loss of a CE+NTL run also contains the NTL term and would not be comparable with plain CE.
-    Held-out metrics: interpolation solid, extrapolation dotted.
+    loss of a CE+NTL run also contains the NTL term and would not be comparable with plain CE. MAPE and
+    MAE are the interpolation split's, each on its own axis: extrapolation errors are orders of
+    magnitude larger and would flatten them (exact match shows extrapolation dotted).
     """
     traces: list[dict] = []
-    for loss, history in histories.items():
-        color = COLORS.get(loss)
-        train = train_rows(history)
-        key = "ce" if train and "ce" in train[0] else "loss"
-        pts = [(row["step"], row[key]) for row in train if row.get(key) is not None]
-        if pts:
-            x, y = _binned(*(np.asarray(v, dtype=float) for v in zip(*pts)), MAX_POINTS)
-            traces.append({"type": "scatter", "x": x.tolist(), "y": y.tolist(), "mode": "lines",
-                           "name": loss_label(loss), "legendgroup": loss, "line": {"color": color}})
-        for split, dash in SPLIT_DASH.items():
-            rows = eval_rows(history, split)
-            if not rows:
-                continue
-            x = [row["step"] for row in rows]
-            for axis, metric in (("2", "exact_match"), ("3", "mae")):
-                traces.append({
-                    "type": "scatter", "x": x, "y": [row.get(metric) for row in rows], "mode": "lines+markers",
-                    "xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": loss,
-                    "name": f"{loss_label(loss)} ({split})", "showlegend": axis == "2" and split != "interpolation",
-                    "line": {"color": color, "dash": dash}, "marker": {"size": 4}})
-    layout = {"height": 360, "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
-              "legend": {"orientation": "h", "y": -0.25},
-              "xaxis": {"title": {"text": "step"}}, "xaxis2": {"title": {"text": "step"}},
-              "xaxis3": {"title": {"text": "step"}}, "yaxis2": {"range": [0, 1]}}
-    return _figure(traces, ("Training loss (cross-entropy part)", "Exact match (held-out)",
-                            "MAE (held-out, lower is better)"), layout)
+    last = 0
+    for loss, runs in by_loss(histories).items():
+        color, label = COLORS.get(loss), loss_label(loss)
+        curves = []
+        for history in runs:
+            train = train_rows(history)
+            key = "ce" if train and "ce" in train[0] else "loss"
+            pts = [(row["step"], row[key]) for row in train if row.get(key) is not None]
+            if pts:
+                curves.append(_binned(*(np.asarray(v, dtype=float) for v in zip(*pts)), MAX_POINTS))
+                last = max(last, int(pts[-1][0]))
+        if curves:
+            n = min(len(x) for x, _ in curves)
+            traces.append({"type": "scatter", "x": curves[0][0][:n].tolist(),
+                           "y": np.mean([y[:n] for _, y in curves], axis=0).tolist(), "mode": "lines",
+                           "name": f"{label} (mean of {len(curves)} seed{'s' if len(curves) > 1 else ''})",
+                           "legendgroup": loss, "line": {"color": color}})
+        for axis, metric, dashes in EVAL_PANELS:
+            for split, dash in dashes.items():
+                per_seed = [{row["step"]: row.get(metric) for row in eval_rows(h, split)} for h in runs]
+                steps = sorted(set.intersection(*(set(d) for d in per_seed))) if per_seed else []
+                if not steps:
+                    continue
+                last = max(last, steps[-1])
+                values = [[np.nan if d[s] is None else float(d[s]) for s in steps] for d in per_seed]
+                mean, lo, hi = _mean_band(values)
+                common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": loss}
+                if len(runs) > 1:
+                    traces.append({"type": "scatter", "x": steps + steps[::-1], "y": hi + lo[::-1], "fill": "toself",
+                                   "fillcolor": _fill(color), "line": {"width": 0}, "hoverinfo": "skip",
+                                   "showlegend": False, **common})
+                traces.append({"type": "scatter", "x": steps, "y": mean, "mode": "lines+markers",
+                               "name": f"{label} ({split})", "showlegend": axis == "2" and split != "interpolation",
+                               "line": {"color": color, "dash": dash}, "marker": {"size": 4}, **common})
+                if show_seeds:
+                    traces += [{"type": "scatter", "x": steps, "y": v, "mode": "lines", "showlegend": False,
+                                "line": {"color": color, "width": 0.7, "dash": dash}, "opacity": 0.5, **common}
+                               for v in values]
+    span = [0, max(total_steps or last, 1)]
+    layout = {"height": 340, "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
+              "legend": {"orientation": "h", "y": -0.25}, "yaxis2": {"range": [0, 1]},
+              **{f"xaxis{_axis(i)}": {"title": {"text": "step"}, "range": span} for i in range(1, 5)}}
+    return _figure(traces, ("Training loss (CE part)", "Exact match (held-out)", "MAPE (interpolation)",
+                            "MAE (interpolation)"), layout)
 
 
 def digit_heatmaps(probs: Mapping[str, np.ndarray], question: str, answer: str) -> go.Figure:
@@ -100,20 +154,30 @@ def digit_heatmaps(probs: Mapping[str, np.ndarray], question: str, answer: str) 
     """
     traces = []
     n_rows = 1
+    annotations = []
+    panels = _panels(len(probs))
     for i, p in enumerate(probs.values(), start=1):
-        p = np.asarray(p, dtype=float)
+        p = np.asarray(p, dtype=float).reshape(-1, 10)
+        if p.shape[0] == 0:  # the model wrote <eos> at once: say so instead of an empty axis from -1 to 6
+            annotations.append({"text": "wrote no digits", "x": sum(panels[i - 1]) / 2, "y": 0.5, "xref": "paper",
+                                "yref": "paper", "showarrow": False, "font": {"size": 14}})
+            continue
         n_rows = max(n_rows, p.shape[0])
         rows = [f"pos {k} (true {answer[k] if k < len(answer) else '-'})" for k in range(p.shape[0])]
         traces.append({"type": "heatmap", "z": p.tolist(), "x": [str(d) for d in range(10)], "y": rows,
                        "xaxis": f"x{_axis(i)}", "yaxis": f"y{_axis(i)}", "coloraxis": "coloraxis",
                        "hovertemplate": "digit %{x}<br>%{y}<br>p=%{z:.3f}<extra></extra>"})
+    # At least 300 px: with a few answer rows the colour bar (it spans the plot area) was squashed.
     layout: dict[str, Any] = {
-        "height": 180 + 40 * n_rows, "margin": {"l": 40, "r": 10, "t": 70, "b": 40},
+        "height": max(300, 180 + 40 * n_rows), "margin": {"l": 40, "r": 10, "t": 70, "b": 40},
         "coloraxis": {"colorscale": "Blues", "reversescale": True, "cmin": 0, "cmax": 1,
-                      "colorbar": {"title": {"text": "p"}}},
-        "title": {"text": f"{question} → {answer}"},
+                      "colorbar": {"title": {"text": "p"}, "len": 1.0, "lenmode": "fraction", "thickness": 14,
+                                   "tickvals": [0, 0.5, 1]}},
+        "title": {"text": f"{question} → {answer}"}, "annotations": annotations,
     }
-    for i in range(1, len(traces) + 1):
-        layout[f"xaxis{_axis(i)}"] = {"title": {"text": "digit"}, "dtick": 1}
-        layout[f"yaxis{_axis(i)}"] = {"autorange": "reversed", **({"showticklabels": False} if i > 1 else {})}
+    for i in range(1, len(probs) + 1):
+        empty = not any(t["xaxis"] == f"x{_axis(i)}" for t in traces)
+        layout[f"xaxis{_axis(i)}"] = {"title": {"text": "digit"}, "dtick": 1, "visible": not empty}
+        layout[f"yaxis{_axis(i)}"] = {"autorange": "reversed", "visible": not empty,
+                                      **({"showticklabels": False} if i > 1 else {})}
     return _figure(traces, [loss_label(k) for k in probs], layout)

@@ -56,16 +56,23 @@ class RunRecord:
         return train_rows(self.history)
 
 
-def save_run(trainer, run_dir: str | Path) -> Path:
-    """Write ``trainer``'s config, history and checkpoint into ``run_dir`` (created if needed)."""
+def write_history(run_dir: str | Path, cfg: TrainConfig, history: list[dict]) -> Path:
+    """Write a run directory without weights: ``config.json`` and ``metrics.jsonl`` (what the replay reads)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG).write_text(json.dumps(stamp(trainer.cfg.to_dict(), KIND, FORMAT_VERSION), indent=2))
+    (run_dir / CONFIG).write_text(json.dumps(stamp(cfg.to_dict(), KIND, FORMAT_VERSION), indent=2))
     with open(run_dir / METRICS, "w") as fh:
-        for row in trainer.history:
+        for row in history:
             fh.write(json.dumps(jsonable(row), allow_nan=False) + "\n")
-    trainer.model.save_pretrained(run_dir / CHECKPOINT)
-    trainer.tokenizer.save_pretrained(run_dir / CHECKPOINT)
+    return run_dir
+
+
+def save_run(trainer, run_dir: str | Path, weights: bool = True) -> Path:
+    """Write ``trainer``'s config, history and (unless ``weights=False``) checkpoint into ``run_dir``."""
+    run_dir = write_history(run_dir, trainer.cfg, trainer.history)
+    if weights:
+        trainer.model.save_pretrained(run_dir / CHECKPOINT)
+        trainer.tokenizer.save_pretrained(run_dir / CHECKPOINT)
     return run_dir
 
 

@@ -250,9 +250,9 @@ class Trainer:
         written = len(self.tokenizer(texts[0], add_special_tokens=False)["input_ids"])
         return probs[0, :written][:, digit_token_ids(self.tokenizer)].cpu().numpy()
 
-    def save(self, run_dir) -> None:
-        """Write ``config.json``, ``metrics.jsonl`` and the checkpoint (``model/``) into ``run_dir``."""
-        save_run(self, run_dir)
+    def save(self, run_dir, weights: bool = True) -> None:
+        """Write ``config.json``, ``metrics.jsonl`` and (with ``weights``) the checkpoint ``model/`` into ``run_dir``."""
+        save_run(self, run_dir, weights)
 
 
 def load_trainer(run_dir: str | Path, device: str = "auto") -> Trainer:

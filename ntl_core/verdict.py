@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ntl_core.comparison import HIGHER_IS_BETTER, mean_ci, steps_until
+from ntl_core.history import eval_rows
 from ntl_core.loss_registry import NTL_TRAINABLE
 from ntl_core.objectives import LOSS_LABELS
 
@@ -86,7 +87,7 @@ def compare(histories: Histories, headline: str = "exact_match", split: str = "i
     losses = list(dict.fromkeys(loss for loss, _ in histories))
     if BASELINE not in losses or len(losses) < 2:
         return Verdict(None, (), "info", ("Add CE and at least one other loss to get a verdict against the baseline.",))
-    evals = {key: {row["step"]: row for row in rows if row.get("split") == split} for key, rows in histories.items()}
+    evals = {key: {row["step"]: row for row in eval_rows(rows, split)} for key, rows in histories.items()}
     common = set.intersection(*(set(rows) for rows in evals.values()))
     if not common:
         return Verdict(None, (), "info", ("No evaluation yet: the verdict appears after the first evaluation step.",))

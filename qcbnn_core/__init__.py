@@ -1,6 +1,7 @@
 """Quantum-classical Bayesian neural networks (QCBNN): circuits, models, training, metrics.
 
-No Streamlit in here: pages, notebooks and the CLI all call these functions.
+No Streamlit in here: pages, notebooks and the CLI all call these functions. ``qcbnn_core.study``
+(multi-seed comparisons) is imported on its own: it pulls in scipy, which a trainer does not need.
 """
 from .ansatz import PRESETS as ANSATZ_PRESETS, AnsatzConfig, init_params, preset as ansatz_preset
 from .circuit import make_qnode
@@ -15,13 +16,11 @@ from .metrics import Evaluation, evaluate, per_sample_uncertainty, reliability, 
 from .models import MCNet, ModelConfig, build_model
 from .objectives import Objective, beta_schedule, expected_nll, gaussian_kl
 from .runs import RunRecord, load_run, save_run
-from .study import RunSpec, run_many, summarize
 from .trainer import TqdmCallback, TrainConfig, Trainer, train
 
 __all__: list[str] = [
-    "ANSATZ_PRESETS", "AnsatzConfig", "ClassicalWeightGenerator", "QuantumWeightGenerator", "RunSpec", "run_many",
-    "summarize", "ansatz_preset", "circuit_probs", "draw_mpl",
-    "draw_text", "init_params", "layer_states", "make_qnode",
+    "ANSATZ_PRESETS", "AnsatzConfig", "ClassicalWeightGenerator", "QuantumWeightGenerator", "ansatz_preset",
+    "circuit_probs", "draw_mpl", "draw_text", "init_params", "layer_states", "make_qnode",
     "Evaluation", "MCNet", "ModelConfig", "Objective", "QCBNNDataset", "RunRecord", "Split", "TqdmCallback", "TrainConfig",
     "Trainer", "beta_schedule", "build_model", "evaluate", "expected_nll", "gaussian_kl", "load_breast_cancer_tabular",
     "load_breastmnist", "load_dataset", "load_digits_pair", "load_run", "make_phantom", "per_sample_uncertainty",

@@ -21,13 +21,15 @@ from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
-from ntl_core.presets import STUDENT_PRESETS
+from ntl_core.presets import PRESET_INFO, STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
+from ntl_core.design_search import CONFIRMATION_SEEDS, SELECTION_SEEDS, analyse
+from ntl_core.verdict import compare, steps_until_table
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls
 from pages._ui.common import worker_kind
-from pages._ui.ntl_lab import build_lab, check_cpu_cost, verdict
+from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
@@ -39,6 +41,9 @@ BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs withi
 MAX_UPLOAD_BYTES = 5_000_000
 UPLOADED = "uploaded.txt"  # stands for the upload in the page's config; the worker writes the real file
 N_SAMPLES = 8
+MAX_SEEDS = 5
+GALLERY = Path(__file__).resolve().parents[2] / "gallery" / "ntl"  # prepared runs shipped with the app
+GALLERY_PREFIX = "gallery/"
 
 # The shareable settings, and the bounds their widgets use (a link can ask for a test preset).
 URL = UrlSpec(
@@ -54,11 +59,45 @@ URL = UrlSpec(
     choice("lab_batch", "bs", BATCH_SIZES, int),
     integer("lab_steps", "steps", 10, 20_000),
     integer("lab_eval", "eval", 5, 1000),
+    integer("lab_k", "k", 1, MAX_SEEDS),
 )
 
 
 def _clip(key: str, value: int) -> int:
     return int(min(max(value, URL[key].lo), URL[key].hi))
+
+
+SEARCH_JSON = Path(__file__).resolve().parents[2] / "docs" / "ntl_design_search.json"
+
+
+@st.cache_data(show_spinner=False)
+def _search_results(path: str, mtime: float) -> dict:
+    return analyse(path)
+
+
+def _ratio_text(stat: dict) -> str:
+    r = stat["log_mape_ratio"]
+    ci = f" ± {r['ci95']:.2f}" if math.isfinite(r["ci95"]) else ""
+    return f"ln(MAPE_CE / MAPE_WAS) = {r['mean']:+.2f}{ci} (n = {stat['n']})"
+
+
+def search_summary() -> None:
+    """What the pre-registered design search found, read from the committed raw results."""
+    if not SEARCH_JSON.exists():
+        return
+    results = _search_results(str(SEARCH_JSON), SEARCH_JSON.stat().st_mtime)
+    with st.expander("What the pre-registered search found (CPU, 1000 steps, CE vs CE + NTL-WAS)"):
+        st.markdown(f"Eight settings, one factor at a time; selection on seeds {list(SELECTION_SEEDS)}, the claim "
+                    f"re-measured on unseen seeds {list(CONFIRMATION_SEEDS)}. Headline: per seed "
+                    "ln(MAPE_CE / MAPE_WAS) on the interpolation split, > 0 when NTL has the lower error; mean ± 95 % CI. "
+                    "Protocol and full table: `docs/ntl_design_search_protocol.md`, `docs/ntl_design_search.md`.")
+        st.dataframe(pd.DataFrame([{
+            "setting": s["setting"], "selection": _ratio_text(s),
+            "EM CE / WAS": f"{s['exact_match']['ce']['mean']:.3f} / {s['exact_match']['was']['mean']:.3f}",
+        } for s in results["selection"]]), hide_index=True, width="stretch")
+        for s in results["confirmation"]:
+            st.markdown(f"**Confirmation, {s['setting']}:** {_ratio_text(s)}; exact match CE "
+                        f"{s['exact_match']['ce']['mean']:.3f}, WAS {s['exact_match']['was']['mean']:.3f}.")
 
 
 def _apply_preset() -> None:
@@ -69,6 +108,8 @@ def _apply_preset() -> None:
         "lab_model": cfg.model, "lab_tokenizer": cfg.tokenizer, "lab_lambda": float(cfg.ntl_weight),
         "lab_lr": f"{cfg.lr:g}", "lab_batch": min(BATCH_SIZES, key=lambda b: abs(b - cfg.batch_size)),
         "lab_steps": _clip("lab_steps", cfg.steps), "lab_eval": _clip("lab_eval", cfg.eval_every or 10),
+        "lab_k": _clip("lab_k", len(PRESET_INFO[st.session_state["lab_preset"]].seeds)),
+        "lab_losses": list(PRESET_INFO[st.session_state["lab_preset"]].losses),
     })
 
 
@@ -79,7 +120,6 @@ def init_state() -> None:
     values, warnings = URL.parse(st.query_params.to_dict())
     st.session_state["lab_preset"] = values.pop("lab_preset", next(iter(PRESETS)))
     _apply_preset()
-    st.session_state["lab_losses"] = ["ce", "was"]
     st.session_state.update(values)
     for warning in warnings:
         st.warning(warning)
@@ -90,9 +130,18 @@ def settings() -> None:
     current = st.session_state["lab_preset"]
     offered = [*STUDENT_PRESETS, *([current] if current not in STUDENT_PRESETS else [])]  # test presets only by link
     st.selectbox("Preset", offered, key="lab_preset", on_change=_apply_preset,
-                 help="Fills every setting below; the CPU preset is ~90 s of training per run on a 2-core CPU (runs side by side share the CPU, so two take ~3 min).")
-    st.multiselect("Losses to compare (one model each, same seed and data)", LOSSES, format_func=loss_label,
-                   key="lab_losses")
+                 format_func=lambda key: PRESET_INFO[key].label,
+                 help="Fills every setting below. Each preset carries the claim it was made for; see the note below.")
+    preset = PRESET_INFO[st.session_state["lab_preset"]]
+    st.caption(f"Headline metric: **{preset.headline_metric.replace('_', ' ')}** (interpolation). Expected for "
+               f"CE + NTL-WAS vs CE: **{preset.expected or 'not measured'}** — {preset.evidence}.")
+    l1, l2 = st.columns([3, 1])
+    l1.multiselect("Losses to compare (one model per loss and seed, same data per seed)", LOSSES,
+                   format_func=loss_label, key="lab_losses")
+    l2.slider("Seeds per loss", 1, MAX_SEEDS, key="lab_k",
+              help="k seeds (the sidebar seed and the next k−1). The verdict uses the mean and a 95 % CI of the "
+                   "per-seed differences; with one seed there is no interval. Runs train side by side, so k seeds "
+                   "take about k times as long.")
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Task", TASKS, key="lab_task", help="'file': your own question/answer .txt file")
     file_task = st.session_state["lab_task"] == "file"
@@ -148,6 +197,10 @@ def _config_from_widgets(seed: int) -> TrainConfig:
     )
 
 
+def _seeds(seed: int) -> list[int]:
+    return [seed + i for i in range(int(st.session_state["lab_k"]))]
+
+
 def _build_run(seed: int) -> LiveRun:
     """The comparison's spec (no model yet: the worker builds it once a slot is granted)."""
     base, losses = _config_from_widgets(seed), list(st.session_state["lab_losses"])
@@ -156,8 +209,10 @@ def _build_run(seed: int) -> LiveRun:
     if worker_kind() == "cpu":
         check_cpu_cost(base, len(losses))
     text = _uploaded_text() if base.task == "file" else None
-    spec = RunSpec(build_lab, {"base": base, "losses": losses, "data_text": text}, threads=torch_threads_from_env())
-    return LiveRun(spec, {"base": base, "losses": losses})
+    seeds = _seeds(seed)
+    spec = RunSpec(build_lab, {"base": base, "losses": losses, "data_text": text, "seeds": seeds},
+                   threads=torch_threads_from_env())
+    return LiveRun(spec, {"base": base, "losses": losses, "seeds": seeds, "preset": st.session_state["lab_preset"]})
 
 
 def _live_controls(seed: int) -> LiveControls:
@@ -174,7 +229,8 @@ def _live_controls(seed: int) -> LiveControls:
 def controls(seed: int) -> None:
     """Start/Pause/Step/Reset and the message the last action left."""
     run: LiveRun | None = st.session_state.get(LAB_KEY)
-    _live_controls(seed).buttons(started=bool(run and run.started),
+    # a finished comparison offers Start (which says to press Reset), not Resume
+    _live_controls(seed).buttons(started=bool(run and run.started and not run.finished),
                                  settings_changed=run is not None and _settings_changed(run, seed))
 
 
@@ -185,13 +241,35 @@ def _settings_changed(run: LiveRun, seed: int) -> bool:
         wanted = _config_from_widgets(seed)
     except ValueError:
         return True
-    return (wanted, list(st.session_state["lab_losses"])) != (run.meta["base"], run.meta["losses"])
+    return ((wanted, list(st.session_state["lab_losses"]), _seeds(seed))
+            != (run.meta["base"], run.meta["losses"], run.meta["seeds"]))
 
 
 def live_panel(seed: int) -> None:
     """The live part: a fragment that reruns by itself while training (or while waiting for a slot)."""
     live = _live_controls(seed)
+    run: LiveRun | None = st.session_state.get(LAB_KEY)
+    _view_options(run)
     st.fragment(run_every=live.run_every)(_live_body)(seed)
+
+
+def _view_options(run: LiveRun | None) -> None:
+    """Widgets that change only the view, drawn outside the fragment: a change reruns the page at once,
+    while a widget inside the fragment waited for the fragment's ~15 s training loop to end."""
+    c1, c2 = st.columns(2)
+    c1.checkbox("Show every seed's curve", key="lab_show_seeds")
+    c2.number_input("Sample efficiency: steps until MAPE below (%)", 0.1, 100.0, 5.0, step=0.5, key="lab_mape_x",
+                    help="The paper's sample-efficiency measure: the first evaluation at which the interpolation "
+                         "MAPE is below this, per loss, mean ± 95 % CI over the seeds that got there.")
+    if run is None or not run.started or not run.has_model:
+        return
+    left, right = st.columns(2)
+    split = left.radio("Test questions", run.progress.get("splits", ["interpolation"]), horizontal=True,
+                       key="lab_split",
+                       help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
+    if any(loss != "reg" for loss in run.meta["losses"]):  # reg has no digit distribution
+        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+        right.selectbox("Question for the heatmap (first seed)", table["question"], key="lab_heat_q")
 
 
 def _live_body(seed: int) -> None:
@@ -222,9 +300,11 @@ def _live_body(seed: int) -> None:
         # 6 waiting ones), so while training it is redrawn at a new evaluation or every CURVES_EVERY_S seconds.
         evals = len(eval_rows(next(iter(run.histories().values()), [])))
         if not run.running or evals != drawn_evals or time.perf_counter() - drawn_at >= CURVES_EVERY_S:
-            curves.plotly_chart(curves_figure(run.histories()), width="stretch")
+            histories = by_key(run.histories())
+            curves.plotly_chart(curves_figure(histories, run.meta["base"].steps,
+                                              st.session_state.get("lab_show_seeds")), width="stretch")
             with verdict_box.container():
-                _show_verdict(run.histories(), seed)
+                _show_verdict(histories, PRESET_INFO[run.meta["preset"]].headline_metric)
             drawn_at, drawn_evals = time.perf_counter(), evals
         if samples is not None:
             samples(run)
@@ -238,18 +318,32 @@ def _show_progress(run: LiveRun) -> None:
     c1.metric("Step (each run)", f"{p.get('step', 0)} / {p.get('total_steps', run.meta['base'].steps)}")
     c2.metric("Device", p.get("device", "–"), help="Where the training worker runs the models.")
     tick = run.last_tick
-    c3.metric("Steps/s (all runs, last tick)", f"{tick.steps_per_second:.1f}" if tick else "–",
-              help="Optimiser steps of all runs together per second of the worker's wall time, evaluations "
-                   "included.")
+    runs = len(run.meta["losses"]) * len(run.meta["seeds"])
+    c3.metric("Steps/s (last tick): all runs · per run",
+              f"{tick.steps_per_second:.1f} · {tick.steps_per_second / runs:.1f}" if tick else "–",
+              help=f"Optimiser steps of all {runs} runs together, and per run, per second of the worker's wall time, "
+                   "evaluations included. Runs side by side share the CPU, so the per-run rate falls with every "
+                   "seed and loss you add.")
     st.progress(min(1.0, p.get("step", 0) / max(1, p.get("total_steps", 1))))
 
 
-def _show_verdict(histories: dict, seed: int) -> None:
-    v = verdict(histories, seed)
-    {True: st.success, False: st.warning, None: st.info}[v.ntl_ahead]("  \n".join(v.lines))
-    if v.ntl_ahead is False:
-        st.caption("NTL did not win on this seed. The paper's claim is about averages; one seed can go either way. "
-                   "Try other seeds, or run `python -m ntl_core train --seeds 0,1,2,3,4` for a confidence interval.")
+def _show_verdict(histories: dict, headline: str) -> None:
+    """The verdict over seeds on the preset's headline metric, and the steps-until-MAPE table."""
+    v = compare(histories, headline)
+    {"success": st.success, "warning": st.warning, "info": st.info}[v.box]("  \n".join(v.lines))
+    if v.losses and v.box != "success":
+        st.caption("A lead counts only when the 95 % CI of the per-seed differences excludes 0, and not at 0 vs 0 "
+                   "exact match or while another metric is significantly worse. More seeds narrow the interval: "
+                   "`python -m ntl_core train --preset ID --seeds 100,101,102,103,104`.")
+    x = float(st.session_state.get("lab_mape_x", 5.0))
+    table = steps_until_table(histories, x / 100)
+    if any(row["n"] for row in table.values()) and v.step is not None:
+        st.dataframe(pd.DataFrame([{
+            "loss": loss_label(loss), f"steps until MAPE < {x:g} % (mean ± 95 % CI)":
+                "not reached" if not row["reached"] else
+                f"{row['mean']:.0f}" + (f" ± {row['ci95']:.0f}" if math.isfinite(row["ci95"]) else ""),
+            "seeds that got there": f"{row['reached']} of {row['n']}"} for loss, row in table.items()]),
+            hide_index=True, width="stretch")
 
 
 def _samples_view(run: LiveRun):
@@ -267,19 +361,14 @@ def _samples_view(run: LiveRun):
     if not run.has_model:
         st.caption(freed)
         return None
-    splits = run.progress.get("splits", ["interpolation"])
-    token_runs = [loss for loss in run.meta["losses"] if loss != "reg"]  # reg has no digit distribution
-    left, right = st.columns(2)
-    split = left.radio("Test questions", splits, horizontal=True, key="lab_split",
-                       help="interpolation: operand lengths seen in training; extrapolation: one digit longer")
+    split = st.session_state.get("lab_split") or "interpolation"
     try:
         table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
     except (ModelFreed, WorkerError, ValueError):  # the worker went away meanwhile (idle, crashed)
         st.caption(freed)
         return None
     pairs = dict(zip(table["question"], table["true answer"]))
-    question = right.selectbox("Question for the heatmap", list(pairs), key="lab_heat_q") \
-        if token_runs and pairs else None
+    question = st.session_state.get("lab_heat_q")
     table_box, heat_box, caption_box = st.empty(), st.empty(), st.empty()
     shown: dict[str, object] = {}
 
@@ -328,22 +417,31 @@ def _ntl_member(parts: tuple[str, ...]) -> bool:
     return parts[-1] in (CONFIG, METRICS) and CHECKPOINT not in parts[:-1]
 
 
+def _open_listed_run(name: str) -> list:
+    """A gallery entry (``gallery/NAME``) or a run in the class's run folder, as records."""
+    if name.startswith(GALLERY_PREFIX):
+        return open_listed(GALLERY, name[len(GALLERY_PREFIX):], _is_ntl_run, load_runs)
+    return open_listed(runs_root(), name, _is_ntl_run, load_runs)
+
+
 def replay_tab() -> None:
-    """Replay a run directory from the class's run folder, or an uploaded zipped one."""
-    st.markdown("A teacher can pre-train before class (`python -m ntl_core train … --out runs/NAME`, e.g. on a GPU "
-                "box) and replay the curves here; students can upload a zipped run directory.")
+    """Replay a prepared gallery run, a run from the class's run folder, or an uploaded zipped one."""
+    st.markdown("The **gallery** holds prepared comparisons (histories only, several seeds) so a class on a CPU laptop "
+                "can see a longer experiment with its confidence interval. A teacher can add runs "
+                "(`python -m ntl_core train --preset ID --seeds 0,1,2 --out runs/NAME`, e.g. on a GPU box); students "
+                "can upload a zipped run directory.")
     root = runs_root()
-    names = list_runs(root, _is_ntl_run)
+    names = [GALLERY_PREFIX + n for n in list_runs(GALLERY, _is_ntl_run)] + list_runs(root, _is_ntl_run)
     c1, c2 = st.columns(2)
-    choice = c1.selectbox("Run in the class's run folder", names, index=None, key="lab_replay_dir",
-                          placeholder="choose a run" if names else f"no runs in {root.name}/ yet")
+    choice = c1.selectbox("Prepared run (gallery) or a run in the class's run folder", names, index=None,
+                          key="lab_replay_dir", placeholder="choose a run" if names else f"no runs in {root.name}/ yet")
     upload = c2.file_uploader("…or upload a zipped run directory", type=["zip"], key="lab_replay_zip")
     if st.button("Open run", key="lab_replay_open"):
         try:
             if upload is not None:
                 records = load_upload(upload.getvalue(), _ntl_member, _is_ntl_run, load_runs)
             elif choice is not None:
-                records = open_listed(root, choice, _is_ntl_run, load_runs)
+                records = _open_listed_run(choice)
             else:
                 raise ValueError("choose a run or upload a zipped run directory")
             st.session_state["lab_replay"] = records
@@ -353,19 +451,18 @@ def replay_tab() -> None:
     records = st.session_state.get("lab_replay")
     if not records:
         return
-    seeds = sorted({rec.config.seed for rec in records})
-    seed = st.selectbox("Seed", seeds, key="lab_replay_seed") if len(seeds) > 1 else seeds[0]
-    histories = {rec.config.loss: rec.history for rec in records if rec.config.seed == seed}
-    cfg = next(rec.config for rec in records if rec.config.seed == seed)
-    st.caption(f"{cfg.task}, {cfg.digits} digits, model {cfg.model}, λ={cfg.ntl_weight:g}, lr={cfg.lr:g}, "
-               f"batch {cfg.batch_size}; runs: {', '.join(loss_label(k) for k in histories)}")
+    histories = {(rec.config.loss, rec.config.seed): rec.history for rec in records}
+    cfg = records[0].config
+    seeds = sorted({seed for _, seed in histories})
+    st.caption(f"{cfg.task}, {cfg.digits} digits, {'reversed' if cfg.reverse else 'normal'} answers, model {cfg.model}, "
+               f"λ={cfg.ntl_weight:g}, lr={cfg.lr:g}, batch {cfg.batch_size}"
+               + (f", fixed set of {cfg.train_size} pairs" if cfg.train_size else ", fresh pairs")
+               + f"; runs: {', '.join(dict.fromkeys(loss_label(k) for k, _ in histories))}; seeds {seeds}")
     last = max((row["step"] for hist in histories.values() for row in hist), default=0)
     upto = st.slider("Replay up to step", 0, max(1, int(last)), max(1, int(last)), key="lab_replay_upto")
-    cut = {loss: [row for row in hist if row["step"] <= upto] for loss, hist in histories.items()}
-    st.plotly_chart(curves_figure(cut), width="stretch", key="lab_replay_curves")
-    _show_verdict(cut, seed)
-    if len(seeds) > 1:
-        wins = [verdict({r.config.loss: r.history for r in records if r.config.seed == s}, s).ntl_ahead
-                for s in seeds]
-        st.write(f"At the final evaluation, NTL is ahead of CE on **{sum(w is True for w in wins)} of "
-                 f"{len(seeds)}** seeds.")
+    cut = {key: [row for row in hist if row["step"] <= upto] for key, hist in histories.items()}
+    show = st.checkbox("Show every seed's curve", key="lab_replay_seeds")
+    st.plotly_chart(curves_figure(cut, int(last), show), width="stretch", key="lab_replay_curves")
+    headline = st.selectbox("Verdict on", ["mape", "exact_match", "mae"], key="lab_replay_headline",
+                            format_func=lambda m: m.replace("_", " "))
+    _show_verdict(cut, headline)

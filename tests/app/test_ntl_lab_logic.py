@@ -1,4 +1,5 @@
-"""The lab's verdict and figures, on hand-made histories (no Streamlit, no training)."""
+"""The lab's figures on hand-made histories (no Streamlit, no training); the verdict is tested in
+tests/unit/test_ntl_verdict.py."""
 from __future__ import annotations
 
 import math
@@ -8,55 +9,14 @@ import plotly.graph_objects as go
 import pytest
 
 from ntl_core.lab_plots import MAX_POINTS, curves_figure, digit_heatmaps
-from pages._ui.ntl_lab import verdict
+from pages._ui.ntl_lab import by_key, member_name
 
 
 def _hist(evals: dict[int, tuple[float, float]], split: str = "interpolation") -> list[dict]:
     rows = [{"step": s, "loss": 1.0 / s, "ce": 1.0 / s} for s in range(1, max(evals) + 1)]
-    rows += [{"step": s, "split": split, "exact_match": em, "mae": mae} for s, (em, mae) in evals.items()]
+    rows += [{"step": s, "split": split, "exact_match": em, "mae": mae, "mape": mae / 100}
+             for s, (em, mae) in evals.items()]
     return rows
-
-
-def test_ntl_ahead_on_exact_match():
-    v = verdict({"ce": _hist({10: (0.31, 4.0)}), "was": _hist({10: (0.77, 1.0)})}, seed=3)
-    assert v.ntl_ahead is True and v.step == 10
-    assert v.lines == ("CE + NTL-WAS is ahead of CE on seed 3 at step 10: exact match 0.77 vs 0.31, "
-                       "MAE 1 vs 4 (interpolation).",)
-
-
-def test_ntl_behind_is_said_plainly():
-    v = verdict({"ce": _hist({10: (0.5, 2.0)}), "mse": _hist({10: (0.4, 1.0)})}, seed=0)
-    assert v.ntl_ahead is False
-    assert "CE + NTL-MSE is NOT ahead of CE" in v.lines[0]
-
-
-def test_exact_match_tie_is_decided_by_mae_then_reported_as_tie():
-    assert verdict({"ce": _hist({5: (0.5, 2.0)}), "was": _hist({5: (0.5, 1.5)})}, 0).ntl_ahead is True
-    assert verdict({"ce": _hist({5: (0.5, 2.0)}), "was": _hist({5: (0.5, 2.5)})}, 0).ntl_ahead is False
-    tie = verdict({"ce": _hist({5: (0.5, 2.0)}), "was": _hist({5: (0.5, 2.0)})}, 0)
-    assert tie.ntl_ahead is False and "ties with CE" in tie.lines[0]
-
-
-def test_uses_latest_step_all_runs_have_and_any_ntl_run_counts():
-    hists = {"ce": _hist({5: (0.1, 9.0), 10: (0.9, 0.1)}), "was": _hist({5: (0.2, 8.0)}),
-             "mse": _hist({5: (0.0, 9.5), 10: (0.0, 9.5)})}
-    v = verdict(hists, 0)
-    assert v.step == 5 and v.ntl_ahead is True and len(v.lines) == 2
-
-
-def test_nan_mae_is_shown_as_na():
-    v = verdict({"ce": _hist({5: (0.0, math.nan)}), "was": _hist({5: (0.25, math.nan)})}, 0)
-    assert v.ntl_ahead is True and "MAE n/a vs n/a" in v.lines[0]
-
-
-@pytest.mark.parametrize("hists", [
-    {"was": _hist({5: (0.5, 1.0)})},  # no baseline
-    {"ce": _hist({5: (0.5, 1.0)})},  # nothing to compare
-    {"ce": [{"step": 1, "loss": 1.0}], "was": [{"step": 1, "loss": 1.0}]},  # no evaluation yet
-    {"ce": _hist({5: (0.5, 1.0)}), "reg": _hist({5: (0.9, 0.1)})},  # regression head is not NTL
-])
-def test_no_ntl_verdict_without_ce_ntl_and_an_evaluation(hists):
-    assert verdict(hists, 0).ntl_ahead is None
 
 
 def test_curves_plot_the_ce_part_binned_and_the_eval_metrics():
@@ -75,18 +35,60 @@ def test_curves_plot_the_ce_part_binned_and_the_eval_metrics():
     assert {t.line.dash for t in em} == {"solid", "dot"}
 
 
+def test_mape_and_mae_show_interpolation_on_their_own_axes():
+    hist = _hist({5: (0.2, 3.0), 10: (0.4, 2.0)}) + _hist({5: (0.0, 4000.0), 10: (0.0, 3000.0)}, "extrapolation")
+    fig = curves_figure({"ce": hist})
+    for axis, metric in (("x3", [0.03, 0.02]), ("x4", [3.0, 2.0])):
+        traces = [t for t in fig.data if t.xaxis == axis]
+        assert [list(t.y) for t in traces] == [metric]  # extrapolation's thousands are not on these axes
+    titles = [a.text for a in fig.layout.annotations]
+    assert "MAPE (interpolation)" in titles and "MAE (interpolation)" in titles
+
+
+def test_one_evaluation_is_drawn_on_the_whole_step_range():
+    fig = curves_figure({"ce": _hist({100: (0.1, 5.0)})}, total_steps=1000)
+    for name in ("xaxis", "xaxis2", "xaxis3", "xaxis4"):
+        assert list(fig.layout[name].range) == [0, 1000]
+
+
+def test_seeds_give_a_mean_with_a_band_and_optional_seed_lines():
+    runs = {("was", 0): _hist({5: (0.2, 4.0)}), ("was", 1): _hist({5: (0.4, 2.0)}), ("ce", 0): _hist({5: (0.1, 6.0)})}
+    fig = curves_figure(runs)
+    em = [t for t in fig.data if t.xaxis == "x2"]
+    band = [t for t in em if t.fill == "toself"]
+    assert len(band) == 1  # only the loss with two seeds has a band
+    mean = [t for t in em if t.fill != "toself" and t.legendgroup == "was"]
+    assert list(mean[0].y) == [pytest.approx(0.3)]
+    assert band[0].y[0] > 0.3 > band[0].y[1]  # upper edge then lower edge of the 95 % CI
+    with_seeds = curves_figure(runs, show_seeds=True)
+    assert len(with_seeds.data) == len(fig.data) + 3 * 3  # 3 eval panels × 3 runs
+
+
+def test_member_names_round_trip():
+    assert by_key({member_name("was", 3): [1]}) == {("was", 3): [1]}
+
+
 def test_heatmaps_show_the_given_probabilities():
     p = np.eye(10)[[3, 1]] * 0.9
     fig = digit_heatmaps({"ce": p, "was": p[::-1]}, "9+4=", "31")
     assert len(fig.data) == 2
     assert np.allclose(np.asarray(fig.data[0].z), p) and np.allclose(np.asarray(fig.data[1].z), p[::-1])
     assert list(fig.data[0].y) == ["pos 0 (true 3)", "pos 1 (true 1)"]
+    assert fig.layout.height >= 300 and fig.layout.coloraxis.colorbar.len == 1.0  # not squashed at 2 rows
+
+
+def test_a_run_that_wrote_no_digits_gets_a_note_not_an_empty_axis():
+    fig = digit_heatmaps({"ce": np.eye(10)[[3]], "was": np.zeros((0, 10))}, "9+4=", "31")
+    assert len(fig.data) == 1  # only the run that wrote digits has a heatmap
+    assert "wrote no digits" in [a.text for a in fig.layout.annotations]
+    assert fig.layout.xaxis2.visible is False and fig.layout.yaxis2.visible is False
 
 
 def test_unvalidated_specs_pass_plotly_validation():
     """The figures skip validation for speed; their specs must still be valid plotly."""
     hist = _hist({5: (0.5, 1.0), 10: (0.6, math.nan)}) + _hist({5: (0.4, 2.0)}, split="extrapolation")
-    for fig in (curves_figure({"ce": hist, "was": hist}),
+    for fig in (curves_figure({("ce", 0): hist, ("ce", 1): hist, ("was", 0): hist}, 20, True),
+                digit_heatmaps({"ce": np.zeros((0, 10)), "was": np.eye(10)[:2]}, "1+1=", "2"),
                 digit_heatmaps({"ce": np.full((3, 10), 0.1), "mse": np.eye(10)[:3]}, "12+34=", "64")):
         go.Figure(fig.to_dict())  # raises ValueError on any invalid property
 
@@ -95,9 +97,9 @@ def test_cpu_cost_cap_refuses_the_26_second_round_and_allows_the_presets():
     from ntl_core.training import PRESETS
     from pages._ui.ntl_lab import check_cpu_cost
 
-    for name in ("CPU classroom (≈90 s)", "GPU"):
+    for name in ("cpu-classroom", "gpu-multiplication"):
         check_cpu_cost(PRESETS[name], 2)  # both presets stay within a tick on a CPU worker
-    heavy = PRESETS["GPU"].replace(model="gpt2-medium", batch_size=256, digits=6)
+    heavy = PRESETS["gpu-multiplication"].replace(model="gpt2-medium", batch_size=256, digits=6)
     with pytest.raises(ValueError, match="about 26 s"):
         check_cpu_cost(heavy, 4)  # the measured 26.5 s round
     check_cpu_cost(heavy.replace(batch_size=16), 2)

@@ -19,7 +19,13 @@ from pages._ui.slots import TrainingSlots
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ntl_training_lab.py")
-TINY = {"preset": "tiny", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8"}
+TINY = {"preset": "tiny", "steps": "10", "eval": "5", "losses": "ce,was", "bs": "8", "k": "1"}
+
+
+@pytest.fixture(autouse=True)
+def no_gallery(monkeypatch, tmp_path_factory):
+    """An empty gallery, so listings hold only what a test puts there."""
+    monkeypatch.setattr(view, "GALLERY", tmp_path_factory.mktemp("gallery"))
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +56,18 @@ def _step_metric(at: AppTest) -> str:
     return next(m.value for m in at.metric if m.label == "Step (each run)")
 
 
+def _samples(at: AppTest):
+    """The table of test questions (other tables on the page: the search summary, sample efficiency)."""
+    return next(d.value for d in at.dataframe if "question" in d.value.columns)
+
+
 def _step(run) -> int:
     return run.progress.get("step", 0)
+
+
+def _hist(run, loss: str) -> list[dict]:
+    """The history of ``loss``'s run with the first seed (members are named ``loss@seed``)."""
+    return next(h for name, h in run.histories().items() if name.startswith(f"{loss}@"))
 
 
 def test_start_step_pause_reset_changes_metrics(slots):
@@ -66,12 +82,13 @@ def test_start_step_pause_reset_changes_metrics(slots):
     assert not at.exception and not run.running and _step(run) == 1
     assert slots.in_use() == 0  # Step gives its slot back at once
     assert _step_metric(at) == f"{_step(run)} / 10"
-    for loss, hist in run.histories().items():  # the page's mirror of the worker's rows
-        assert hist == lab.trainers[loss].history
-        assert [r["step"] for r in hist if "split" not in r] == list(range(1, _step(run) + 1)), loss
+    assert set(run.histories()) == set(lab.members) == {f"ce@{lab.seeds[0]}", f"was@{lab.seeds[0]}"}
+    for name, hist in run.histories().items():  # the page's mirror of the worker's rows
+        assert hist == lab.members[name].history
+        assert [r["step"] for r in hist if "split" not in r] == list(range(1, _step(run) + 1)), name
 
     # The sample table shows each run's own greedy answers, marked against the true answer.
-    table = at.dataframe[0].value
+    table = _samples(at)
     first = lab.trainers["ce"]
     pairs = first.sample_questions(len(table), "interpolation")
     assert list(table["question"]) == [q for q, _ in pairs]
@@ -88,8 +105,9 @@ def test_start_step_pause_reset_changes_metrics(slots):
     assert _step(run) == 5 and run.running and not at.exception
     # The first evaluation (every 5 steps) gives a verdict built from the eval rows of both runs.
     ce_row = [r for r in lab.trainers["ce"].history if r.get("split") == "interpolation"][0]
-    verdict_text = _texts([*at.success, *at.warning])
-    assert "at step 5" in verdict_text and f"{ce_row['exact_match']:.3g}" in verdict_text
+    verdict_text = _texts([*at.success, *at.warning, *at.info])
+    assert "step 5" in verdict_text and "1 seed" in verdict_text
+    assert f"{ce_row['exact_match']:.3g} (CE)" in verdict_text
 
     at.button(key="lab_pause").click().run()
     assert not run.running and slots.in_use() == 0 and _step(run) == 5
@@ -111,9 +129,12 @@ def test_a_finished_run_frees_its_model_and_keeps_its_curves(slots):
         at.run()
     assert run.finished and not run.running and not run.has_model and slots.in_use() == 0
     assert "Finished: 10 steps per run." in _texts(at.success)
-    assert [r["step"] for r in run.histories()["ce"] if "split" not in r] == list(range(1, 11))
+    assert [r["step"] for r in _hist(run, "ce") if "split" not in r] == list(range(1, 11))
     at.run()
     assert "model, which was freed" in _texts(at.caption) and not at.exception
+    assert at.button(key="lab_start").label == "Start"  # not "Resume": a finished comparison cannot go on
+    at.button(key="lab_start").click().run()
+    assert "is finished. Press Reset" in _texts(at.info) and not run.running
 
 
 def test_full_server_queues_and_starts_by_itself(slots):
@@ -242,9 +263,9 @@ def test_replay_of_a_saved_comparison(tmp_path, monkeypatch):
     records = at.session_state["lab_replay"]
     assert sorted(r.config.loss for r in records) == ["ce", "was"]
     assert at.slider(key="lab_replay_upto").value == 4
-    assert "at step 4" in _texts([*at.success, *at.warning, *at.info])
+    assert "step 4" in _texts([*at.success, *at.warning, *at.info])
     at.slider(key="lab_replay_upto").set_value(2).run()
-    assert "at step 2" in _texts([*at.success, *at.warning, *at.info])
+    assert "step 2" in _texts([*at.success, *at.warning, *at.info])
 
 
 def test_replay_of_an_uploaded_zip_and_a_malicious_one(tmp_path, monkeypatch):
@@ -267,6 +288,61 @@ def test_reachable_through_the_app_navigation():
     at.switch_page("pages/ntl_training_lab.py").run()
     assert not at.exception
     assert "Training lab" in at.title[0].value and at.button(key="lab_start").label == "Start"
+
+
+def test_k_seeds_per_loss_give_a_verdict_over_seeds_and_a_sample_efficiency_table(slots):
+    at = _app(k="2", steps="5")
+    at.button(key="lab_start").click().run()
+    run = at.session_state[view.LAB_KEY]
+    lab = run.handle.target
+    assert len(lab.members) == 4 and lab.seeds == [lab.seeds[0], lab.seeds[0] + 1]
+    for _ in range(8):
+        if not run.running:
+            break
+        at.run()
+    text = _texts([*at.success, *at.warning, *at.info])
+    assert "mean of 2 seeds" in text and not at.exception
+    total, per_run = (float(v) for v in next(m.value for m in at.metric if m.label.startswith("Steps/s")).split(" · "))
+    assert total > 0 and per_run == pytest.approx(total / 4, abs=0.06)  # 2 losses × 2 seeds
+    efficiency = [d.value for d in at.dataframe if any("steps until MAPE" in str(c) for c in d.value.columns)]
+    assert efficiency and list(efficiency[0]["seeds that got there"])[0].endswith("of 2")
+
+
+def test_changing_the_test_split_redraws_the_table_in_the_same_run(slots):
+    at = _app()
+    at.button(key="lab_step").click().run()
+    run = at.session_state[view.LAB_KEY]
+    assert at.radio(key="lab_split").value == "interpolation"
+    at.radio(key="lab_split").set_value("extrapolation").run()
+    questions = list(_samples(at)["question"])
+    extrapolation = run.handle.target.trainers["ce"].sample_questions(len(questions), "extrapolation")
+    assert questions == [q for q, _ in extrapolation] and not at.exception
+
+
+def test_gallery_runs_open_in_the_replay_tab(tmp_path, monkeypatch):
+    monkeypatch.setattr(view, "GALLERY", tmp_path)
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path / "class"))
+    _save_comparison(tmp_path / "demo")
+    at = _app()
+    assert at.selectbox(key="lab_replay_dir").options == ["gallery/demo"]
+    at.selectbox(key="lab_replay_dir").set_value("gallery/demo")
+    at.button(key="lab_replay_open").click().run()
+    assert not at.exception and not at.error
+    assert sorted(r.config.loss for r in at.session_state["lab_replay"]) == ["ce", "was"]
+
+
+def test_the_shipped_gallery_opens_with_its_seeds(monkeypatch, tmp_path):
+    monkeypatch.setattr(view, "GALLERY", ROOT / "gallery" / "ntl")
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
+    at = _app()
+    names = at.selectbox(key="lab_replay_dir").options
+    assert names and all(n.startswith("gallery/search-") for n in names)
+    for name in names:
+        at.selectbox(key="lab_replay_dir").set_value(name)
+        at.button(key="lab_replay_open").click().run()
+        assert not at.exception and not at.error
+        assert len({r.config.seed for r in at.session_state["lab_replay"]}) == 5
+        assert "mean of 5 seeds" in _texts([*at.success, *at.warning, *at.info])
 
 
 def test_too_expensive_settings_on_a_cpu_server_get_a_message(slots):

@@ -45,3 +45,18 @@ def test_live_ticks_draw_curves(page, app_url):
     page.wait_for_timeout(2_000)
     assert _step(page) == paused  # Pause stops the timer
     assert_no_exception(page)
+
+
+def test_gallery_run_opens_in_the_replay_tab(page, app_url):
+    page.goto(f"{app_url}/ntl_training_lab?{TINY}")
+    wait_for_app(page, timeout_ms=120_000)
+    page.get_by_role("tab", name="Replay a run directory").click()
+    page.get_by_text("Prepared run (gallery)", exact=False).first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Prepared run (gallery)").click()
+    page.get_by_role("option").filter(has_text="gallery/").first.click()
+    page.get_by_role("button", name="Open run", exact=True).click()
+    # The replay draws the curves with their seed bands and a verdict over the gallery's seeds.
+    page.get_by_text("mean of 5 seeds", exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length > 0",
+                           timeout=60_000)
+    assert_no_exception(page)

@@ -42,3 +42,16 @@ def test_progress_bar_counts_steps_shows_evals_and_notify_keeps_order():
     order = []
     notify([lambda *a: order.append(1), lambda *a: order.append(2)], STEP, None, {})
     assert order == [1, 2]
+
+
+def test_a_batched_ensemble_reports_each_members_steps_and_evals_like_a_trainer():
+    from ntl_core.ensemble import SeedEnsemble
+
+    ens = SeedEnsemble(tiny(eval_every=2, eval_size=8), ["ce", "was"], [0], batched=True)
+    seen = {key: [] for key in ens.members}
+    for key, member in ens.members.items():
+        member.callbacks.append(lambda event, tr, row, key=key: seen[key].append((event, tr, row)))
+    ens.step(2)
+    for key, member in ens.members.items():
+        assert [e for e, _, _ in seen[key]] == [STEP, STEP, EVAL, EVAL]
+        assert all(tr is member for _, tr, _ in seen[key]) and [r for _, _, r in seen[key]] == member.history

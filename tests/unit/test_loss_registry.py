@@ -93,7 +93,7 @@ def test_every_reader_uses_the_registry_identity():
 def test_lab_colours_and_labels_match_the_explorer():
     from ntl_core.lab_plots import COLORS
     from ntl_core.objectives import loss_label
-    from pages._ui.ntl_lab import NTL_LOSSES
+    from ntl_core.loss_registry import NTL_TRAINABLE as NTL_LOSSES
 
     for key in ("mse", "was"):
         spec = loss_registry.get(key)

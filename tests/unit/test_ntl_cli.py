@@ -122,10 +122,13 @@ def test_presets_json_lists_every_preset_with_its_claim(capsys):
         assert TrainConfig.from_dict(row["config"]) == PRESET_INFO[row["id"]].config
 
 
-def test_train_preset_defaults_and_flag_overrides(capsys):
+def test_train_preset_defaults_and_flag_overrides(capsys, tmp_path):
     # losses/seeds come from the preset unless given; --train-size/--grad-clip override its fields
     assert main(["train", "--preset", "tiny", "--device", "cpu", "--steps", "2", "--no-progress", "--json",
-                 "--losses", "ce,was", "--digits", "2", "--train-size", "50", "--grad-clip", "0"]) == 0
+                 "--losses", "ce,was", "--digits", "2", "--train-size", "50", "--grad-clip", "0",
+                 "--out", str(tmp_path / "g"), "--no-weights"]) == 0
+    runs = load_runs(tmp_path / "g")
+    assert len(runs) == 2 and not any(r.has_checkpoint for r in runs)  # histories only (gallery runs)
     report = json.loads(capsys.readouterr().out)
     assert report["seeds"] == [0] and report["config"]["train_size"] == 50 and report["config"]["grad_clip"] == 0
     assert report["preset"]["id"] == "tiny" and report["preset"]["headline_metric"] == "exact_match"

@@ -46,7 +46,7 @@ def reference_rows() -> dict:
 
 
 def test_in_process_and_spawned_worker_give_the_same_rows(reference_rows):
-    assert {k: len(v) for k, v in reference_rows.items()} == {"ce": 8, "was": 8}  # 4 train + 2 × 2 eval rows
+    assert {k: len(v) for k, v in reference_rows.items()} == {"ce@3": 8, "was@3": 8}  # 4 train + 2 × 2 eval rows
     first = {k: [r for r in v if r["step"] <= 2] for k, v in reference_rows.items()}
     rest = {k: [r for r in v if r["step"] > 2] for k, v in reference_rows.items()}
     with open_run(TINY_LAB, "process") as run:
@@ -54,7 +54,7 @@ def test_in_process_and_spawned_worker_give_the_same_rows(reference_rows):
         report = run.call("tick", 60.0)
         assert report.steps == 4 and report.progress["finished"]
         assert _rows_equal(report.rows, rest)
-        assert run.evaluate()["ce"].keys() >= {"exact_match", "mae"}
+        assert run.evaluate()["ce@3"].keys() >= {"exact_match", "mae"}
 
 
 def test_worker_is_another_process_and_close_ends_it():
