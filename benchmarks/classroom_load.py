@@ -212,10 +212,12 @@ def main() -> None:
 
         t0 = time.perf_counter()
         pages = []
-        for _ in range(args.sessions):
+        for i in range(args.sessions):
             ctx, page = open_student(browser, url, args.steps)
             contexts.append(ctx)
             pages.append(page)
+            print(f"student {i + 1}/{args.sessions} pressed Start at {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+                  flush=True)
         out["open_all_s"] = time.perf_counter() - t0
         cpu0, t_cpu0 = sampler.proc.cpu_times(), time.perf_counter()
         time.sleep(args.train_s)
