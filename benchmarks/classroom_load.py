@@ -3,9 +3,10 @@
 Client: one headless Chromium with one Playwright *context* per student (separate cookies, storage and
 websocket, so separate Streamlit sessions), all driven from this process. Heavier than a bare
 websocket client (each context renders the page and its charts every tick). In class those pages render
-on the students' laptops, so here the students' browser runs ``--client-nice`` (default 10) below the
-server; a second browser at the server's priority times the explorer, like a newcomer would. On a small
-machine the clients still take CPU from the server and the workers: the figures are pessimistic.
+on the students' laptops, so here the students' browser is started ``--client-nice`` (default 10) below
+the server (Chromium resets its renderers' priority, so in practice they still compete, observed); a
+second browser times the explorer, like a newcomer would. On a small machine the clients take CPU from
+the server and the workers: the figures are pessimistic.
 
 What it does, in order:
   1. starts ``streamlit run app.py`` with the class settings (``.streamlit/config.toml``) on a free port;
