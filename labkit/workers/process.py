@@ -89,10 +89,6 @@ class ProcessHandle(RunHandle):
         self._finalizer = weakref.finalize(self, _stop, self._process, self._conn)
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
     def alive(self) -> bool:
         return self._finalizer.alive and self._process.is_alive()
 
@@ -116,13 +112,6 @@ class ProcessHandle(RunHandle):
         if status == "err":
             raise_remote(*payload)
         return payload
-
-    def ready(self) -> bool:
-        """True once the worker has built the run (never blocks; a failed build raises here)."""
-        if not self._started and self._conn.poll(0):
-            self._receive(0)
-            self._started = True
-        return self._started
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if not self._finalizer.alive:

@@ -54,12 +54,13 @@ def worker_reaper() -> WorkerReaper | None:
 
 
 def track_worker(run) -> None:
-    """Have this browser session's run freed when the session goes away (closed tab)."""
+    """Have this browser session's run freed, and its slot released, when the session goes away (closed tab)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     reaper, ctx = worker_reaper(), get_script_run_ctx()
     if reaper is not None and ctx is not None:
-        reaper.track(ctx.session_id, run)
+        holder, slots = session_id(), training_slots()
+        reaper.track(ctx.session_id, run, lambda: slots.release(holder))
 
 
 def session_id() -> str:

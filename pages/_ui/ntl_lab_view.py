@@ -25,8 +25,8 @@ from ntl_core.presets import PRESET_INFO, STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from ntl_core.design_search import CONFIRMATION_SEEDS, SELECTION_SEEDS, analyse
 from ntl_core.verdict import compare, steps_until_table
-from labkit.workers import RunSpec
-from pages._ui.live_run import LiveRun
+from labkit.workers import RunSpec, WorkerError
+from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
@@ -36,6 +36,7 @@ from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, 
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
+CURVES_EVERY_S = 3.0  # while training, the curves are redrawn at least this often (and at every evaluation)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)  # the cap keeps 30 students' runs within a laptop's memory
 MAX_UPLOAD_BYTES = 5_000_000
 UPLOADED = "uploaded.txt"  # stands for the upload in the page's config; the worker writes the real file
@@ -289,16 +290,22 @@ def _live_body(seed: int) -> None:
     progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
     samples = _samples_view(run)
     deadline = time.perf_counter() + FRAGMENT_RUN_S
+    drawn_at, drawn_evals = -math.inf, None
     while True:
         if run.running:
             live.train_tick(run)
         with progress.container():
             _show_progress(run)
-        histories = by_key(run.histories())
-        curves.plotly_chart(curves_figure(histories, run.meta["base"].steps, st.session_state.get("lab_show_seeds")),
-                            width="stretch")
-        with verdict_box.container():
-            _show_verdict(histories, PRESET_INFO[run.meta["preset"]].headline_metric)
+        # The figure is the web server's biggest cost per tick (measured: 46 % of a core for 4 training pages and
+        # 6 waiting ones), so while training it is redrawn at a new evaluation or every CURVES_EVERY_S seconds.
+        evals = len(eval_rows(next(iter(run.histories().values()), [])))
+        if not run.running or evals != drawn_evals or time.perf_counter() - drawn_at >= CURVES_EVERY_S:
+            histories = by_key(run.histories())
+            curves.plotly_chart(curves_figure(histories, run.meta["base"].steps,
+                                              st.session_state.get("lab_show_seeds")), width="stretch")
+            with verdict_box.container():
+                _show_verdict(histories, PRESET_INFO[run.meta["preset"]].headline_metric)
+            drawn_at, drawn_evals = time.perf_counter(), evals
         if samples is not None:
             samples(run)
         if not run.running or time.perf_counter() >= deadline:
@@ -349,12 +356,17 @@ def _samples_view(run: LiveRun):
     """
     if not run.started:
         return None
+    freed = ("Sample answers and the digit heatmap need the model, which was freed when the run ended or "
+             "stopped (so the server keeps memory for other students). The curves above are complete.")
     if not run.has_model:
-        st.caption("Sample answers and the digit heatmap need the model, which was freed when the run ended "
-                   "(so the server keeps memory for other students). The curves above are complete.")
+        st.caption(freed)
         return None
     split = st.session_state.get("lab_split") or "interpolation"
-    table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+    try:
+        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+    except (ModelFreed, WorkerError, ValueError):  # the worker went away meanwhile (idle, crashed)
+        st.caption(freed)
+        return None
     pairs = dict(zip(table["question"], table["true answer"]))
     question = st.session_state.get("lab_heat_q")
     table_box, heat_box, caption_box = st.empty(), st.empty(), st.empty()
@@ -366,12 +378,17 @@ def _samples_view(run: LiveRun):
         if shown.get("version") == version or not run.has_model:
             return
         shown["version"] = version
-        table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
-        table_box.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
-        if question is None or question not in pairs:
+        try:
+            table = run.cached(f"samples-{split}", lambda: run.query("samples", split, N_SAMPLES))
+            fig = None if question is None or question not in pairs else run.cached(
+                f"heat-{question}", lambda: digit_heatmaps(
+                    *_heat_inputs(run.query("heatmap", question, pairs[question]), question)))
+        except (ModelFreed, WorkerError, ValueError):
+            table_box.caption(freed)
             return
-        fig = run.cached(f"heat-{question}", lambda: digit_heatmaps(
-            *_heat_inputs(run.query("heatmap", question, pairs[question]), question)))
+        table_box.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        if fig is None:
+            return
         heat_box.plotly_chart(fig, width="stretch")
         caption_box.caption("Rows: answer positions in the order the model writes them"
                             + (" (units first)." if run.meta["base"].reverse else "."))

@@ -30,37 +30,41 @@ class WorkerReaper:
                  clock: Callable[[], float] = time.monotonic):
         self._is_active, self.grace_s, self._clock = is_active, grace_s, clock
         self._lock = threading.Lock()
-        self._runs: list[tuple[str, weakref.ref]] = []
+        self._runs: list[tuple[str, weakref.ref, Callable[[], None]]] = []
         self._gone_since: dict[str, float] = {}
         if period_s is not None:
             threading.Thread(target=self._loop, args=(period_s,), daemon=True, name="worker-reaper").start()
 
-    def track(self, session_id: str, run: Any) -> None:
-        """Free ``run`` (anything with ``free()``) once ``session_id`` has been gone for ``grace_s``."""
+    def track(self, session_id: str, run: Any, release: Callable[[], None] = lambda: None) -> None:
+        """Free ``run`` (anything with ``free()``) and call ``release`` (give its slot back) once ``session_id``
+        has been gone for ``grace_s``."""
         with self._lock:
-            self._runs.append((session_id, weakref.ref(run)))
+            self._runs.append((session_id, weakref.ref(run), release))
 
     def sweep(self) -> int:
         """One pass: free the runs of sessions gone too long; returns how many were freed."""
         now = self._clock()
         freed, keep = [], []
         with self._lock:
-            for session_id, ref in self._runs:
+            for entry in self._runs:
+                session_id, ref, release = entry
                 run = ref()
                 if run is None:
+                    release()
                     continue
                 if self._is_active(session_id):
                     self._gone_since.pop(session_id, None)
-                    keep.append((session_id, ref))
+                    keep.append(entry)
                 elif now - self._gone_since.setdefault(session_id, now) >= self.grace_s:
-                    freed.append(run)
+                    freed.append((run, release))
                 else:
-                    keep.append((session_id, ref))
+                    keep.append(entry)
             self._runs = keep
-            live = {s for s, _ in keep}
+            live = {s for s, _, _ in keep}
             self._gone_since = {s: t for s, t in self._gone_since.items() if s in live}
-        for run in freed:
+        for run, release in freed:
             run.free()
+            release()
         return len(freed)
 
     def _loop(self, period_s: float) -> None:

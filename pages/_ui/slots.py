@@ -2,9 +2,12 @@
 
 Each live training run takes a worker (a CPU core, or a share of a GPU), so only ``max_runs``
 sessions may train at once; the others wait in a first-come, first-served queue and start by
-themselves when a slot frees. Sessions that vanish (closed tab) never call ``release``: a slot or a
-queue place expires after ``ttl_s`` seconds without a heartbeat (the training page beats on every
-tick, a queued page every couple of seconds).
+themselves when a slot frees. Sessions that vanish (closed tab) never call ``release``: a queue place
+expires after ``queue_ttl_s`` seconds without a heartbeat (a queued page beats every couple of
+seconds), a slot after ``ttl_s`` (the training page beats on every tick, but a worker that is still
+starting on a busy machine can keep the first tick waiting for a minute or more: a short expiry would
+hand the slot to the next student while the first run still trains, measured; the worker reaper
+releases a closed tab's slot sooner).
 """
 from __future__ import annotations
 
@@ -25,17 +28,18 @@ class TrainingSlots:
 
     Args:
         max_runs: slots (concurrent training runs).
-        ttl_s: a holder or a waiting session that has not been heard of for this long is dropped.
+        ttl_s: a holder that has not been heard of for this long loses its slot.
+        queue_ttl_s: a waiting session that has not been heard of for this long loses its place.
         clock: monotonic seconds (tests pass a fake).
         max_queued: longest waiting list; past it :meth:`request` raises :class:`QueueFull`.
     """
 
-    def __init__(self, max_runs: int, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic,
-                 max_queued: int = 30):
+    def __init__(self, max_runs: int, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic,
+                 max_queued: int = 30, queue_ttl_s: float = 30.0):
         if max_runs < 1:
             raise ValueError(f"max_runs must be at least 1, got {max_runs}")
         self.max_runs = max_runs
-        self.ttl_s = ttl_s
+        self.ttl_s, self.queue_ttl_s = ttl_s, queue_ttl_s
         self.max_queued = max_queued
         self._clock = clock
         self._lock = threading.Lock()
@@ -48,7 +52,7 @@ class TrainingSlots:
     def _expire(self, now: float) -> None:
         for key in [k for k, t in self._last_seen.items() if now - t > self.ttl_s]:
             self._drop_holder(key, now)
-        for key in [k for k, t in self._queue_seen.items() if now - t > self.ttl_s]:
+        for key in [k for k, t in self._queue_seen.items() if now - t > self.queue_ttl_s]:
             self._queue.remove(key)
             del self._queue_seen[key]
 

@@ -350,3 +350,19 @@ def test_too_expensive_settings_on_a_cpu_server_get_a_message(slots):
     at.button(key="lab_start").click().run()
     assert "choose a smaller model" in _texts(at.error) and view.LAB_KEY not in at.session_state
     assert slots.in_use() == 0 and not at.exception
+
+
+def test_a_paused_run_whose_worker_went_away_keeps_its_curves_and_says_so(slots):
+    at = _app()
+    at.button(key="lab_step").click().run()
+    run = at.session_state[view.LAB_KEY]
+    rows = {k: list(v) for k, v in run.histories().items()}
+    run.handle.close()  # as when the idle worker exits after APP_WORKER_IDLE_S
+    at.run()
+    assert "model, which was freed" in _texts(at.caption) and not at.exception
+    assert run.histories() == rows and _step_metric(at) == "1 / 10"
+    at.button(key="lab_start").click().run()  # Resume cannot continue without the model
+    assert "model was freed" in _texts(at.warning) and not run.running and slots.in_use() == 0
+    at.button(key="lab_reset").click().run()
+    at.button(key="lab_start").click().run()  # a new run starts from step 0 in a new worker
+    assert at.session_state[view.LAB_KEY].running and not at.exception

@@ -24,11 +24,15 @@ def test_cap_refuses_past_max_and_frees_on_release():
 
 def test_abandoned_slots_and_queue_places_expire():
     clock = FakeClock()
-    slots = TrainingSlots(1, ttl_s=30, clock=clock)
+    slots = TrainingSlots(1, ttl_s=300, queue_ttl_s=30, clock=clock)
     assert slots.acquire("gone")
     assert slots.request("left-too") == 1
     clock.t = 31
-    assert slots.request("new") == 0 and slots.waiting() == 0
+    assert slots.request("new") == 1 and slots.waiting() == 1  # the waiting place expired, the slot not yet
+    clock.t = 120
+    assert slots.request("gone") == 0  # a slow first tick (a worker starting on a busy machine) keeps its slot
+    clock.t = 421
+    assert slots.request("new") == 0  # a holder silent for longer than ttl_s loses it
 
 
 def test_queue_is_first_come_first_served_and_nobody_overtakes():
