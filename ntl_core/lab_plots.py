@@ -99,6 +99,7 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
     """
     traces: list[dict] = []
     last = 0
+    any_train = False
     for loss, runs in by_loss(histories).items():
         color, label = COLORS.get(loss), loss_label(loss)
         curves = []
@@ -110,6 +111,7 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
                 curves.append(_binned(*(np.asarray(v, dtype=float) for v in zip(*pts)), MAX_POINTS))
                 last = max(last, int(pts[-1][0]))
         if curves:
+            any_train = True
             n = min(len(x) for x, _ in curves)
             traces.append({"type": "scatter", "x": curves[0][0][:n].tolist(),
                            "y": np.mean([y[:n] for _, y in curves], axis=0).tolist(), "mode": "lines",
@@ -140,7 +142,9 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
     layout = {"height": 340, "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
               "legend": {"orientation": "h", "y": -0.25}, "yaxis2": {"range": [0, 1]},
               **{f"xaxis{_axis(i)}": {"title": {"text": "step"}, "range": span} for i in range(1, 5)}}
-    return _figure(traces, ("Training loss (CE part)", "Exact match (held-out)", "MAPE (interpolation)",
+    # Runs saved with evaluations only (e.g. the design-search gallery) would otherwise leave a bare panel.
+    loss_title = "Training loss (CE part)" if any_train else "Training loss (not recorded in these runs)"
+    return _figure(traces, (loss_title, "Exact match (held-out)", "MAPE (interpolation)",
                             "MAE (interpolation)"), layout)
 
 

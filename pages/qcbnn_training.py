@@ -2,15 +2,16 @@
 import streamlit as st
 
 from pages._ui.common import sidebar
+from pages._ui.glossary import TRAINING_TERMS, glossary_expander
 from pages._ui.live_training import pause
 from pages._ui.qcbnn_train_view import (LAB_KEY, STUDY_KEY, build_compare, build_study, compare_body, compare_key,
-                                        data_section, explainer, glossary, init_state, multiseed_tab, run_panel,
+                                        data_section, explainer, init_state, multiseed_tab, run_panel,
                                         runs_tab, settings, study_body, study_key, study_settings)
 
 seed = sidebar()
 st.title("Training and uncertainty: QCBNN vs. Bayesian CNN")
 explainer()
-glossary()
+glossary_expander(TRAINING_TERMS)
 init_state()
 data = data_section(seed)
 if data is None:  # unusable data (e.g. a bad upload): a run in progress stops and frees its slot

@@ -39,6 +39,29 @@ GLOSSARY: dict[str, str] = {
                             "have a density everywhere; SIVI (Yin & Zhou, 2018) bounds the KL term from above.",
     "prior": "The weight distribution a Bayesian model assumes before seeing data (here a standard normal).",
     "skewness": "Asymmetry of a distribution: 0 for a symmetric one, positive when the long tail points right.",
+
+    "ELBO": "Evidence lower bound, the Bayesian training objective: expected log-likelihood of the data under weight "
+            "draws minus the KL term. We minimise −ELBO per example.",
+    "KL": "Kullback–Leibler divergence KL(q‖p) between the learned weight distribution q and the prior p = N(0, 1): "
+          "how far the weights moved from what we assumed before seeing data. Closed form for the BNN; an upper "
+          "bound (SIVI) for semi-implicit generators; a learned discriminator's estimate for the Born machine.",
+    "β": "Weight of the KL term; it rises linearly from 0 to 1 during the warm-up epochs so the model first learns "
+         "to fit the data.",
+    "ansatz": "The fixed layout of a parametrised circuit: which rotations, which entangling gates, how many layers. "
+              "Training changes only the angles.",
+    "CRX": "Controlled RX rotation: rotates the target qubit about the x-axis by a learnable angle only when the "
+           "control qubit is |1⟩ — a learnable entangling gate (a CNOT is a fixed one).",
+    "Born machine": "A circuit used as a generative model: the probabilities |amplitude|² (Born rule) of its "
+                    "measurement outcomes are the distribution. Here they are mapped to network weights.",
+    "ECE": "Expected calibration error: the size-weighted mean gap between confidence and accuracy over confidence "
+           "bins (the reliability diagram). 0 = perfectly calibrated.",
+    "entropy vs mutual information": "Predictive entropy is the total uncertainty of the averaged prediction. Its "
+                                     "part that comes from disagreement between weight draws is the mutual "
+                                     "information (epistemic: more data would reduce it); the rest, the expected "
+                                     "entropy, is noise in the data itself (aleatoric). A deterministic CNN has "
+                                     "mutual information 0.",
+    "error-detection AUROC": "Probability that a random wrong prediction is more uncertain than a random right one "
+                             "(0.5 = chance, 1 = perfect); the threshold-free version of the uncertainty gap.",
 }
 
 NTL_TERMS: tuple[str, ...] = ("logit", "softmax", "temperature T", "expected value ŷ", "cross-entropy (CE)",
@@ -47,6 +70,8 @@ NTL_TERMS: tuple[str, ...] = ("logit", "softmax", "temperature T", "expected val
 GENERATOR_TERMS: tuple[str, ...] = ("qubit", "circuit layer", "rotation gate (RX/RY/RZ)", "entangling gate (CNOT)",
                                     "noise z", "Born rule", "shots", "implicit density", "semi-implicit (SIVI)",
                                     "bin + jitter", "prior", "skewness")
+TRAINING_TERMS: tuple[str, ...] = ("ELBO", "KL", "β", "ansatz", "CRX", "Born machine", "semi-implicit (SIVI)", "prior",
+                                   "ECE", "entropy vs mutual information", "error-detection AUROC")
 
 
 def glossary_markdown(terms: Sequence[str]) -> str:

@@ -1,5 +1,5 @@
 """Widgets of the QCBNN training page: data, settings, live side-by-side training, results, study, run dirs,
-the multi-seed verdict and a glossary.
+the multi-seed verdict (its glossary lives in pages/_ui/glossary.py).
 
 Per-session state: :class:`~pages._ui.live_run.LiveRun` objects in ``st.session_state`` (models in workers)
 (``LAB_KEY`` for QCBNN vs. BNN, ``STUDY_KEY`` for the architecture study). Training happens only in a
@@ -469,7 +469,7 @@ def explainer() -> None:
                "scroll to see whether each model is more uncertain on the images it gets wrong.")
 
 
-# ----------------------------------------------------------------------------- multi-seed verdict and glossary
+# ----------------------------------------------------------------------------- multi-seed verdict
 def multiseed_tab() -> None:
     """The committed multi-seed study (``docs/qcbnn_study/``) and the verdict its pre-registered rule gives."""
     studies = load_study()
@@ -506,36 +506,3 @@ def multiseed_tab() -> None:
                "circuit family, `qcbnn::born` = the old Born machine with adversarial KL, `mlp` = the classical "
                "generator control, `bnn` = Gaussian BNN, `cnn` = deterministic CNN. Weight std = mean per-weight "
                "spread of the trained weight distribution (0 for the CNN).")
-
-
-GLOSSARY = {
-    "ELBO": "Evidence lower bound, the Bayesian training objective: expected log-likelihood of the data under weight "
-            "draws minus the KL term. We minimise −ELBO per example.",
-    "KL": "Kullback–Leibler divergence KL(q‖p) between the learned weight distribution q and the prior p = N(0, 1): "
-          "how far the weights moved from what we assumed before seeing data. Closed form for the BNN; an upper "
-          "bound (SIVI) for semi-implicit generators; a learned discriminator's estimate for the Born machine.",
-    "β": "Weight of the KL term; it rises linearly from 0 to 1 during the warm-up epochs so the model first learns "
-         "to fit the data.",
-    "ansatz": "The fixed layout of a parametrised circuit: which rotations, which entangling gates, how many layers. "
-              "Training changes only the angles.",
-    "CRX": "Controlled RX rotation: rotates the target qubit about the x-axis by a learnable angle only when the "
-           "control qubit is |1⟩ — a learnable entangling gate (a CNOT is a fixed one).",
-    "Born machine": "A circuit used as a generative model: the probabilities |amplitude|² (Born rule) of its "
-                    "measurement outcomes are the distribution. Here they are mapped to network weights.",
-    "semi-implicit": "Weights = Born-machine weights + learnable Gaussian jitter. The jitter gives the weight "
-                     "distribution a density everywhere, so KL is finite and can be bounded (SIVI).",
-    "ECE": "Expected calibration error: the size-weighted mean gap between confidence and accuracy over confidence "
-           "bins (the reliability diagram). 0 = perfectly calibrated.",
-    "entropy vs mutual information": "Predictive entropy is the total uncertainty of the averaged prediction. Its "
-                                     "part that comes from disagreement between weight draws is the mutual "
-                                     "information (epistemic: more data would reduce it); the rest, the expected "
-                                     "entropy, is noise in the data itself (aleatoric). A deterministic CNN has "
-                                     "mutual information 0.",
-    "error-detection AUROC": "Probability that a random wrong prediction is more uncertain than a random right one "
-                             "(0.5 = chance, 1 = perfect); the threshold-free version of the uncertainty gap.",
-}
-
-
-def glossary() -> None:
-    with st.expander("Glossary"):
-        st.markdown("\n".join(f"- **{term}** — {text}" for term, text in GLOSSARY.items()))

@@ -45,6 +45,14 @@ def test_mape_and_mae_show_interpolation_on_their_own_axes():
     assert "MAPE (interpolation)" in titles and "MAE (interpolation)" in titles
 
 
+def test_runs_saved_without_training_rows_say_so_in_the_loss_panel():
+    evals_only = [row for row in _hist({5: (0.2, 3.0)}) if "split" in row]  # like the gallery's runs
+    titles = [a.text for a in curves_figure({"ce": evals_only}).layout.annotations]
+    assert "Training loss (not recorded in these runs)" in titles
+    titles = [a.text for a in curves_figure({"ce": _hist({5: (0.2, 3.0)})}).layout.annotations]
+    assert "Training loss (CE part)" in titles
+
+
 def test_one_evaluation_is_drawn_on_the_whole_step_range():
     fig = curves_figure({"ce": _hist({100: (0.1, 5.0)})}, total_steps=1000)
     for name in ("xaxis", "xaxis2", "xaxis3", "xaxis4"):
