@@ -18,10 +18,10 @@ Phases:
 Runs are appended to ``--json`` as each finishes, and runs already there are skipped, so an
 interrupted search resumes where it stopped.
 
-    PYTHONPATH=. python benchmarks/ntl_design_search.py select  --jobs 2 --json docs/ntl_design_search.json
-    PYTHONPATH=. python benchmarks/ntl_design_search.py confirm --jobs 2 --json docs/ntl_design_search.json
-    PYTHONPATH=. python benchmarks/ntl_design_search.py report  --json docs/ntl_design_search.json
-    PYTHONPATH=. python benchmarks/ntl_design_search.py gallery --json docs/ntl_design_search.json
+    python benchmarks/ntl_design_search.py select  --jobs 2 --json docs/ntl_design_search.json
+    python benchmarks/ntl_design_search.py confirm --jobs 2 --json docs/ntl_design_search.json
+    python benchmarks/ntl_design_search.py report  --json docs/ntl_design_search.json
+    python benchmarks/ntl_design_search.py gallery --json docs/ntl_design_search.json
 """
 from __future__ import annotations
 
