@@ -250,6 +250,9 @@ for message in st.session_state.pop(K + "url_warnings", []):
     st.warning(message)
 mode = st.radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key=K + "mode")
 view = digit_mode(seed) if mode == "digit" else number_mode(seed)
-for key in ("mode", "preset", "target", "temp", "logits", "probs", "number", "presets"):
-    st.query_params.pop(key, None)
-st.query_params.update(to_query(view))
+# One write (from_dict sends a single URL update): popping and re-adding key by key showed the browser
+# half-written addresses in between (a shared link could miss its mode).
+VIEW_KEYS = ("mode", "preset", "target", "temp", "logits", "probs", "number", "presets")
+query = {k: v for k, v in st.query_params.to_dict().items() if k not in VIEW_KEYS} | to_query(view)
+if query != st.query_params.to_dict():
+    st.query_params.from_dict(query)

@@ -178,10 +178,11 @@ class UrlSpec:
             st.warning(warning)
 
     def write(self) -> None:
-        """Mirror the widgets' current values in the URL."""
-        for name, value in self.encode(st.session_state).items():
-            if st.query_params.get(name) != value:
-                st.query_params[name] = value
+        """Mirror the widgets' current values in the URL (one update: the browser never sees a half-written link)."""
+        changed = {name: value for name, value in self.encode(st.session_state).items()
+                   if st.query_params.get(name) != value}
+        if changed:
+            st.query_params.update(changed)
 
 
 def _has_message(err: Exception) -> bool:
