@@ -81,6 +81,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_navigation_timeout(120_000)  # a loaded CI box can take longer than the 30 s default
     pg = context.new_page()
     yield pg
     context.close()
