@@ -96,16 +96,7 @@ def test_worker_processes_give_the_same_report_as_in_process(capsys, tmp_path):
 
 
 def test_ray_without_ray_installed_is_an_error_line(capsys, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as when not installed
     assert main([*TINY, "--seeds", "0", "--ray", "auto"]) == 2
     assert "needs the 'ray' package" in capsys.readouterr().err
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 
 import pytest
@@ -108,16 +109,7 @@ def test_backend_from_env(monkeypatch):
 
 
 def test_missing_ray_is_a_clear_message(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as when not installed
     with pytest.raises(ValueError, match="needs the 'ray' package"):
         open_run(RunSpec(Counter), "ray", "auto")
 
