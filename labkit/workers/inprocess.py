@@ -1,6 +1,7 @@
 """The run in this very process: for notebooks, tests and the CLIs' default."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .handle import RunHandle, RunSpec, WorkerError, call_target
@@ -11,6 +12,7 @@ class InProcessHandle(RunHandle):
 
     def __init__(self, spec: RunSpec):
         self._target: Any = spec.build()
+        self._lock = threading.Lock()  # a run object is not thread-safe; callers may be (see ProcessHandle)
 
     @property
     def target(self) -> Any:
@@ -21,7 +23,8 @@ class InProcessHandle(RunHandle):
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return call_target(self.target, method, args, kwargs)
+            with self._lock:
+                return call_target(self.target, method, args, kwargs)
         except (ValueError, WorkerError):
             raise
         except Exception as exc:  # the same error contract as the other backends; the cause stays chained

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 import weakref
 from typing import Any
 
@@ -85,6 +86,10 @@ class ProcessHandle(RunHandle):
         self._process.start()
         child.close()
         self._started = False
+        # One request in flight at a time: Streamlit's fast reruns start a new script thread while the old one
+        # still waits for a tick, and two callers reading one pipe take each other's answers (seen: a tick got
+        # the sample table, the page a TickReport).
+        self._lock = threading.Lock()
         self.start_timeout_s, self.call_timeout_s = start_timeout_s, call_timeout_s
         self._finalizer = weakref.finalize(self, _stop, self._process, self._conn)
 
@@ -114,6 +119,10 @@ class ProcessHandle(RunHandle):
         return payload
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._call(method, args, kwargs)
+
+    def _call(self, method: str, args: tuple, kwargs: dict) -> Any:
         if not self._finalizer.alive:
             raise WorkerError("WorkerGone", "the run was closed")
         if not self._started:

@@ -8,6 +8,7 @@ finishes (or its worker is freed) the handle is closed and the page keeps drawin
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -67,6 +68,9 @@ class LiveRun:
         self.views: dict[str, Any] = {}
         self._cache: dict[str, tuple[Any, Any]] = {}
         self._ticks = 0
+        # Streamlit's fast reruns run a new script thread while the previous one is still inside a tick:
+        # one conversation with the worker at a time, and a tick's rows merged before the next call starts.
+        self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- state the page draws
     @property
@@ -91,11 +95,12 @@ class LiveRun:
         Raises:
             ModelFreed: the run had trained and its worker is gone (a new worker would start from step 0).
         """
-        if self.handle is not None and self.handle.alive:
-            return
-        if self.started or self.handle is not None:
-            raise ModelFreed("this run's model was freed")
-        self.handle = self._opener(self.spec)
+        with self._lock:
+            if self.handle is not None and self.handle.alive:
+                return
+            if self.started or self.handle is not None:
+                raise ModelFreed("this run's model was freed")
+            self.handle = self._opener(self.spec)
 
     def _merge(self, report: TickReport) -> None:
         for name, rows in report.rows.items():
@@ -104,13 +109,14 @@ class LiveRun:
 
     def tick(self, budget_s: float) -> TickReport:
         """One bounded chunk of training in the worker; its new rows and progress are mirrored here."""
-        if not self.has_model:
-            raise ModelFreed("this run's model was freed")
-        report = self.handle.call("tick", budget_s)
-        self._merge(report)
-        self.last_tick = report
-        self._ticks += 1
-        return report
+        with self._lock:
+            if not self.has_model:
+                raise ModelFreed("this run's model was freed")
+            report = self.handle.call("tick", budget_s)
+            self._merge(report)
+            self.last_tick = report
+            self._ticks += 1
+            return report
 
     def query(self, method: str, *args: Any) -> Any:
         """Ask the worker's run for a view (e.g. sample answers), within ``VIEWS_BUDGET_S``.
@@ -118,17 +124,18 @@ class LiveRun:
         Raises:
             ModelFreed: the worker is gone.
         """
-        if not self.has_model:
-            raise ModelFreed("this run's model was freed")
-        handle = self.handle
-        previous = getattr(handle, "call_timeout_s", None)
-        if previous is not None:
-            handle.call_timeout_s = VIEWS_BUDGET_S
-        try:
-            return handle.call(method, *args)
-        finally:
-            if previous is not None and handle.alive:
-                handle.call_timeout_s = previous
+        with self._lock:
+            if not self.has_model:
+                raise ModelFreed("this run's model was freed")
+            handle = self.handle
+            previous = getattr(handle, "call_timeout_s", None)
+            if previous is not None:
+                handle.call_timeout_s = VIEWS_BUDGET_S
+            try:
+                return handle.call(method, *args)
+            finally:
+                if previous is not None and handle.alive:
+                    handle.call_timeout_s = previous
 
     def cached(self, name: str, compute: Callable[[], Any], version: Any = None) -> Any:
         """``compute()`` again only when ``version`` changed (default: after every tick); views are not free."""
@@ -146,9 +153,10 @@ class LiveRun:
     def free(self) -> None:
         """Close the worker (finish, Reset, eviction); the mirrored curves and views stay."""
         self.running = False
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        with self._lock:
+            if self.handle is not None:
+                self.handle.close()
+                self.handle = None
 
     def __del__(self) -> None:  # the browser session ended and Streamlit dropped its state
         try:

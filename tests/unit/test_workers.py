@@ -83,6 +83,18 @@ def test_error_contract(backend):
         open_run(RunSpec(Counter, {"start": -1}), backend).step(1)
 
 
+@pytest.mark.parametrize("backend", ["inprocess", "process"])
+def test_concurrent_callers_each_get_their_own_answer(backend):
+    """Streamlit's fast reruns run a new script thread while the old one still waits for its tick: two threads
+    then share one handle. Each caller must get the answer to its own request (a shared pipe handed them out
+    crosswise before the handle had a lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_run(RunSpec(Counter), backend) as run, ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(run.call, "echo", i, 0.02 * (i % 3)) for i in range(24)]
+        assert [f.result(timeout=120) for f in futures] == list(range(24))
+
+
 def test_silent_worker_exits_by_itself():
     run = open_run(RunSpec(Counter), "process", idle_s=0.5)
     assert run.step(1) == [{"step": 1}]

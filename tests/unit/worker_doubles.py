@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 
 class Counter:
@@ -19,6 +20,10 @@ class Counter:
 
     def evaluate(self) -> dict:
         return {"value": self.value}
+
+    def echo(self, value: int, seconds: float = 0.0) -> int:
+        time.sleep(seconds)
+        return value
 
     def pid(self) -> int:
         return os.getpid()
