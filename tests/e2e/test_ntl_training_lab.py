@@ -12,8 +12,7 @@ TINY = "preset=tiny&steps=40&eval=5&losses=ce,was&bs=8"
 
 
 def _step(page) -> int:
-    # Long wait: on a loaded CI box the rerun that pauses or finishes a run has taken over 30 s (see issue 12).
-    text = page.locator("[data-testid='stMetric']").filter(has_text="Step (each run)").inner_text(timeout=180_000)
+    text = page.locator("[data-testid='stMetric']").filter(has_text="Step (each run)").inner_text()
     return int(re.search(r"(\d+) / \d+", text).group(1))
 
 
