@@ -88,6 +88,11 @@ class LiveRun:
     def histories(self) -> dict[str, list[dict]]:
         return self.rows
 
+    @property
+    def n_rows(self) -> int:
+        """History rows mirrored so far, all members together (the figures change only when this grows)."""
+        return sum(len(rows) for rows in self.rows.values())
+
     # ---------------------------------------------------------------- talking to the worker
     def open(self) -> None:
         """Start the worker (the model is built there; the first call waits for it).

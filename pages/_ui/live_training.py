@@ -1,8 +1,8 @@
 """Start / Pause / Step / Reset for a live training run on a page, under the server-wide slots and queue.
 
 The run is a :class:`~pages._ui.live_run.LiveRun` in ``st.session_state[key]``: its model lives in a
-worker that is started only once a slot is granted. Training happens in the worker, one bounded tick
-per fragment rerun (or one for the Step button) while this browser session holds a slot. No free slot:
+worker that is started only once a slot is granted. Training happens in the worker, in bounded ticks
+inside fragment reruns (or one for the Step button) while this browser session holds a slot. No free slot:
 the session waits in a fair queue, sees its position and an estimate, and starts by itself when its
 turn comes. Pause, Reset, a finished run and any error give the slot back; one live run per session.
 """
@@ -17,11 +17,13 @@ import streamlit as st
 from labkit.workers import WorkerError
 from pages._ui.common import session_id, track_worker, training_slots
 from pages._ui.live_run import LiveRun, ModelFreed
+from pages._ui.redraw import Redraw
 from pages._ui.slots import QueueFull
 
 _log = logging.getLogger(__name__)
 TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more round trips
 TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued when one ends (no idle gap)
+REDRAW_EVERY_S = 5.0  # a fragment run that only ticks ends after this long, so its figures and widgets are redrawn
 QUEUE_POLL_S = 2.0  # a waiting page asks for its turn this often (and so keeps its queue place)
 OWNER_KEY = "_live_owner"  # which run (session-state key) of this browser session holds or waits for a slot
 
@@ -35,6 +37,15 @@ def pause(key: str) -> None:
     if st.session_state.get(OWNER_KEY) in (key, None):
         st.session_state.pop(OWNER_KEY, None)
         training_slots().release(session_id())
+
+
+def in_fragment_run() -> bool:
+    """True in a fragment-only rerun (its timer, a widget inside it), False in a full-page run (a button, a
+    setting, every AppTest run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 def _minutes(seconds: float) -> str:
@@ -266,10 +277,10 @@ class LiveControls:
         if msg:
             getattr(st, msg[0])(msg[1])
 
-    def fragment(self, body: Callable[[LiveRun], None], idle_text: str) -> None:
-        """Draw ``body(run)``; while running, as a fragment that trains one tick per rerun; while queued, one
-        that asks for its turn every ``QUEUE_POLL_S``."""
-        st.fragment(run_every=self.run_every)(self._live_body)(body, idle_text)
+    def fragment(self, progress: Callable[[LiveRun], None], body: Callable[[LiveRun], None], idle_text: str) -> None:
+        """Draw ``progress(run)`` above ``body(run)`` (the figures); while running, as a fragment that trains
+        (see :meth:`_live_body`); while queued, one that asks for its turn every ``QUEUE_POLL_S``."""
+        st.fragment(run_every=self.run_every)(self._live_body)(progress, body, idle_text)
 
     @property
     def run_every(self) -> float | None:
@@ -293,13 +304,32 @@ class LiveControls:
         st.info(self._queue_text(position))
         return True
 
-    def _live_body(self, body: Callable[[LiveRun], None], idle_text: str) -> None:
+    def _live_body(self, progress: Callable[[LiveRun], None], body: Callable[[LiveRun], None],
+                   idle_text: str) -> None:
+        """One fragment run: progress and figures as the last tick left them, then ticks that redraw only
+        the progress, until new history rows arrive or ``REDRAW_EVERY_S`` pass (see :class:`Redraw`).
+
+        The run then ends and the timer's next run draws the figures anew: ``body`` holds keyed widgets,
+        which Streamlit draws once per run, so they cannot be redrawn in place as the NTL lab's curves are.
+        A click (Pause, Reset, a setting) reruns the page, which preempts this run at its next ``st`` call,
+        i.e. after the current tick; a widget inside the fragment waits for the run's end (at most
+        ``REDRAW_EVERY_S`` and a tick). A full-page run ticks once only: looping there would hold back the
+        rest of the page (the other tabs).
+        """
         if self.poll_queue():
             return
         live = self.session
         if live is None:
             st.info(idle_text)
             return
-        if live.running:
-            self.train_tick(live)
+        box = st.empty()
+        with box.container():
+            progress(live)
         body(live)
+        redraw = Redraw(REDRAW_EVERY_S, drawn=live.n_rows)
+        while live.running:
+            self.train_tick(live)
+            with box.container():
+                progress(live)
+            if not in_fragment_run() or redraw.due(live.n_rows, live.running):
+                return

@@ -30,6 +30,7 @@ from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
+from pages._ui.redraw import Redraw
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
@@ -290,22 +291,20 @@ def _live_body(seed: int) -> None:
     progress, curves, verdict_box = st.empty(), st.empty(), st.empty()
     samples = _samples_view(run)
     deadline = time.perf_counter() + FRAGMENT_RUN_S
-    drawn_at, drawn_evals = -math.inf, None
+    redraw = Redraw(CURVES_EVERY_S)
     while True:
         if run.running:
             live.train_tick(run)
         with progress.container():
             _show_progress(run)
         # The figure is the web server's biggest cost per tick (measured: 46 % of a core for 4 training pages and
-        # 6 waiting ones), so while training it is redrawn at a new evaluation or every CURVES_EVERY_S seconds.
-        evals = len(eval_rows(next(iter(run.histories().values()), [])))
-        if not run.running or evals != drawn_evals or time.perf_counter() - drawn_at >= CURVES_EVERY_S:
+        # 6 waiting ones), so while training it is redrawn (in place) at a new evaluation or every CURVES_EVERY_S s.
+        if redraw.due(len(eval_rows(next(iter(run.histories().values()), []))), run.running):
             histories = by_key(run.histories())
             curves.plotly_chart(curves_figure(histories, run.meta["base"].steps,
                                               st.session_state.get("lab_show_seeds")), width="stretch")
             with verdict_box.container():
                 _show_verdict(histories, PRESET_INFO[run.meta["preset"]].headline_metric)
-            drawn_at, drawn_evals = time.perf_counter(), evals
         if samples is not None:
             samples(run)
         if not run.running or time.perf_counter() >= deadline:

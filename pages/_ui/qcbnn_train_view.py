@@ -219,12 +219,7 @@ def run_panel(key: str, build: Callable[[int], LiveRun], current_key: Callable[[
     run: LiveRun | None = runner.session
     changed = run is not None and run.meta["key"] != current_key(seed)
     runner.buttons(started=bool(run and run.started), settings_changed=changed)
-
-    def with_progress(live: LiveRun) -> None:
-        _progress(live)
-        body(live)
-
-    runner.fragment(with_progress, idle_text)
+    runner.fragment(_progress, body, idle_text)
 
 
 def _progress(run: LiveRun) -> None:

@@ -374,3 +374,30 @@ def test_human_names_glossary_and_control_checkboxes(monkeypatch, tmp_path):
     lab = at.session_state[view.LAB_KEY]
     assert list(lab.meta["models"]) == ["QCBNN", "BNN"] and lab.meta["models"]["QCBNN"].mechanism == "born"
     assert at.query_params["mlp"] == "0" and at.query_params["mech"] == "born"
+
+
+def test_figures_only_with_new_epoch_rows_and_all_of_them_at_the_end(monkeypatch):
+    """A timer-driven fragment run ticks on, redrawing only the progress, until an epoch's rows arrive; the next
+    run draws the figures once for all those ticks. The finished run draws every panel."""
+    monkeypatch.setattr(live_training, "in_fragment_run", lambda: True)  # AppTest's runs are full-page runs
+    monkeypatch.setattr(live_training, "REDRAW_EVERY_S", math.inf)  # rows only: the clock is tested in test_redraw
+    built: list[str] = []
+    for name in ("curves_figure", "weight_hist_figure"):
+        def counted(*args, _build=getattr(view.plots, name), _name=name, **kwargs):
+            built.append(_name)
+            return _build(*args, **kwargs)
+        monkeypatch.setattr(view.plots, name, counted)
+    at = _app(epochs="3")
+    at.button(key="qt_lab_start").click().run()
+    lab = at.session_state[view.LAB_KEY]
+    per_epoch = sum(t.steps_per_epoch for t in lab.handle.target.trainers.values())
+    assert per_epoch >= 8 and _steps(lab) == per_epoch and not built  # several ticks (one step per model each)
+    at.run()  # draws epoch 1, then ticks through epoch 2
+    assert _steps(lab) == 2 * per_epoch and _metric(at, "Epochs done (every model)") == "2 / 3"
+    assert built == ["curves_figure", "weight_hist_figure"] and not at.exception  # once, not once per tick
+    while lab.running:
+        at.run()
+    assert lab.finished and "Finished: 3 epochs." in _texts(at.success) and not at.exception
+    charts = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert {"qt_curves", "qt_w_fig", "qt_res_unc", "qt_res_rel", "qt_res_draws_Most certain",
+            "qt_res_draws_Least certain"} <= charts
