@@ -2,11 +2,15 @@
 
 Client: one headless Chromium with one Playwright *context* per student (separate cookies, storage and
 websocket, so separate Streamlit sessions), all driven from this process. Heavier than a bare
-websocket client (each context renders the page and its charts every tick). In class those pages render
-on the students' laptops, so here the students' browser is started ``--client-nice`` (default 10) below
-the server (Chromium resets its renderers' priority, so in practice they still compete, observed); a
-second browser times the explorer, like a newcomer would. On a small machine the clients take CPU from
-the server and the workers: the figures are pessimistic.
+websocket client (each context renders the page and its charts every tick), but it is what a student
+runs. In class those pages render on the students' laptops; here they share the server's CPU. Two ways
+to stand in for the laptops:
+  * ``--client-nice`` (default 10): the students' browser starts below the server's priority (Chromium
+    resets its renderers' priority, so in practice they still compete, observed): pessimistic figures;
+  * ``--client-cpu CORES``: the students' browser (every process it forks) runs in a CPU cgroup capped at
+    CORES cores (Linux, root, cgroup v1 ``cpu`` or v2), so it cannot take more than a stated share from
+    the server, the workers and the newcomer.
+A second browser, outside any cap, times the explorer like a newcomer would.
 
 What it does, in order:
   1. starts ``streamlit run app.py`` with the class settings (``.streamlit/config.toml``) on a free port;
@@ -120,6 +124,58 @@ def chromium_pids() -> set[int]:
     return out
 
 
+def capped_chromium(cores: float) -> tuple[str, Path]:
+    """An executable that starts Chromium inside a new CPU cgroup capped at ``cores`` (children inherit it),
+    and the cgroup (remove it once the browser has exited).
+
+    Raises:
+        SystemExit: no writable CPU cgroup controller here (not Linux, not root, no cgroup mount).
+    """
+    period = 100_000
+    v1, v2 = Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")
+    try:
+        if (v1 / "cpu.cfs_quota_us").exists():
+            group = v1 / f"classroom_clients_{os.getpid()}"
+            group.mkdir(exist_ok=True)
+            (group / "cpu.cfs_period_us").write_text(str(period))
+            (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+        elif (v2 / "cgroup.controllers").exists():
+            group = v2 / f"classroom_clients_{os.getpid()}"
+            group.mkdir(exist_ok=True)
+            (group / "cpu.max").write_text(f"{int(cores * period)} {period}")
+        else:
+            raise OSError("no CPU cgroup controller mounted")
+    except OSError as exc:
+        raise SystemExit(f"--client-cpu needs a writable CPU cgroup (Linux, root): {exc}") from None
+    wrapper = Path(f"/tmp/classroom_chromium_{os.getpid()}.sh")
+    wrapper.write_text(f"#!/bin/sh\necho $$ > {group}/cgroup.procs\nexec /usr/bin/chromium \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper), group
+
+
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """User + system CPU seconds so far of each live process in ``pids``."""
+    out = {}
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def worker_pids(server_pid: int) -> set[int]:
+    out = set()
+    for child in psutil.Process(server_pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                out.add(child.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
 def explorer_first_load(browser, url: str) -> float:
     """Seconds from navigation to the explorer's first drawn chart, in a fresh context (a new student)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -174,6 +230,8 @@ def main() -> None:
                         help="APP_CPU_WORKERS for the server (default: the app's default, 4)")
     parser.add_argument("--client-nice", type=int, default=10,
                         help="added to the students' browser's niceness (0: the clients compete with the server)")
+    parser.add_argument("--client-cpu", type=float, default=None,
+                        help="cap the students' browser at this many cores (a CPU cgroup; stands in for their laptops)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -186,7 +244,7 @@ def main() -> None:
         env["APP_CPU_WORKERS"] = str(args.workers)
     server = start_server(port, env)
     sampler = RssSampler(server.pid)
-    out: dict = {"sessions": args.sessions, "load_before": os.getloadavg()}
+    out: dict = {"sessions": args.sessions, "load_before": os.getloadavg(), "client_cpu": args.client_cpu}
     pw = sync_playwright().start()
     # Two browsers: the students' (their pages render on this machine, but in class they would render on the
     # students' laptops, so it runs at a lower priority than the server) and the probe that times the explorer
@@ -194,7 +252,8 @@ def main() -> None:
     before = chromium_pids()
     probe = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
     ours = chromium_pids() - before
-    browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    students_exe, cgroup = capped_chromium(args.client_cpu) if args.client_cpu else ("/usr/bin/chromium", None)
+    browser = pw.chromium.launch(executable_path=students_exe, args=CHROMIUM_ARGS)
     for pid in chromium_pids() - before - ours:  # renderers fork from these and inherit their priority
         try:
             psutil.Process(pid).nice(min(19, psutil.Process(pid).nice() + args.client_nice))
@@ -220,10 +279,13 @@ def main() -> None:
             print(f"student {i + 1}/{args.sessions} pressed Start at {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                   flush=True)
         out["open_all_s"] = time.perf_counter() - t0
-        cpu0, t_cpu0 = sampler.proc.cpu_times(), time.perf_counter()
+        # Where the machine's CPU goes while the class trains: web server, training workers, student browsers.
+        groups = {"server": lambda: {server.pid}, "workers": lambda: worker_pids(server.pid), "clients": chromium_pids}
+        cpu0, t_cpu0 = {g: cpu_seconds(f()) for g, f in groups.items()}, time.perf_counter()
         time.sleep(args.train_s)
-        cpu1 = sampler.proc.cpu_times()
-        out["server_cpu_share"] = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (time.perf_counter() - t_cpu0)
+        cpu1, elapsed = {g: cpu_seconds(f()) for g, f in groups.items()}, time.perf_counter() - t_cpu0
+        for g in groups:  # processes that started during the window count from 0
+            out[f"{g}_cpu_share"] = sum(v - cpu0[g].get(pid, 0.0) for pid, v in cpu1[g].items()) / elapsed
         states = [state_of(p) for p in pages]
         out["granted"] = sum(s == "training" for s, _ in states)
         out["queued"] = sum(s == "queued" for s, _ in states)
@@ -231,9 +293,8 @@ def main() -> None:
         out["errors"] = sum(s == "error" for s, _ in states)
         out["other"] = sum(s == "other" for s, _ in states)
         out["explorer_loaded_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
-        # Steps/s of each comparison (two runs, CE and CE+NTL-WAS, by default) read after the explorer probes.
-        rates = [r for s, r in (state_of(p) for p in pages) if s == "training" and r is not None]
-        out["steps_per_s_per_run"] = [r / 2 for r in rates]
+        # Each page's "per run" rate (its last tick; a comparison trains losses x seeds runs), after the probes.
+        out["steps_per_s_per_run"] = [r for s, r in (state_of(p) for p in pages) if s == "training" and r is not None]
         out["workers_during"] = sampler.max_workers
         out["rss_workers_peak"] = sampler.peak_workers
 
@@ -257,6 +318,11 @@ def main() -> None:
         browser.close()
         probe.close()
         pw.stop()
+        if cgroup is not None:
+            try:
+                cgroup.rmdir()  # empty once the students' browser has exited
+            except OSError:
+                pass
         server.terminate()
         try:
             server.wait(timeout=30)
@@ -279,11 +345,13 @@ def main() -> None:
     print(f"explorer first load: idle {med(out['explorer_idle_s'])}, loaded {med(out['explorer_loaded_s'])} "
           f"(ratio {loaded / idle:.2f}; probes idle {[round(x, 1) for x in out['explorer_idle_s']]}, loaded "
           f"{[round(x, 1) for x in out['explorer_loaded_s']]})")
-    print(f"web process CPU while training: {100 * out['server_cpu_share']:.0f} % of one core")
+    print(f"CPU while training, in cores: web process {out['server_cpu_share']:.2f}, training workers "
+          f"{out['workers_cpu_share']:.2f}, student browsers {out['clients_cpu_share']:.2f}")
     rates = out["steps_per_s_per_run"]
     print(f"steps/s per run: {', '.join(f'{r:.1f}' for r in rates) or '–'}"
           + (f" (median {statistics.median(rates):.1f})" if rates else ""))
-    print(f"machine: {os.cpu_count()} CPUs; load average before {out['load_before'][0]:.1f}, after "
+    print(f"students' browser: {'capped at ' + format(args.client_cpu, 'g') + ' cores' if args.client_cpu else 'uncapped'}"
+          f" (--client-nice {args.client_nice}); machine: {os.cpu_count()} CPUs; load average before {out['load_before'][0]:.1f}, after "
           f"{out['load_after'][0]:.1f}")
 
 

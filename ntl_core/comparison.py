@@ -16,6 +16,7 @@ from scipy import stats
 
 from labkit.callbacks import Callback
 from labkit.device import pick_device
+from labkit.stats import t_interval
 from labkit.workers.pool import map_runs
 from ntl_core.ensemble import SeedEnsemble, stackable
 from ntl_core.history import eval_rows
@@ -40,18 +41,13 @@ class RunResult:
 
 
 def mean_ci(values: list[float], level: float = 0.95) -> dict[str, float]:
-    """Mean and half-width of the Student-t confidence interval (NaN values dropped).
+    """Mean and half-width of the Student-t confidence interval (None, NaN and ±inf dropped).
 
     Returns:
-        ``{"mean", "ci95", "n"}``; ``ci95`` is NaN for fewer than two values.
+        ``{"mean", "ci95", "n"}``; ``ci95`` is NaN for fewer than two values. See :func:`labkit.stats.t_interval`.
     """
-    x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if x.size == 0:
-        return {"mean": math.nan, "ci95": math.nan, "n": 0}
-    if x.size < 2:
-        return {"mean": float(x[0]), "ci95": math.nan, "n": 1}
-    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
-    return {"mean": float(x.mean()), "ci95": float(half), "n": int(x.size)}
+    ci = t_interval(values, level)
+    return {"mean": ci.mean, "ci95": ci.half_width, "n": ci.n}
 
 
 def paired(values: list[float], baseline: list[float], higher_is_better: bool) -> dict[str, float]:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from labkit.stats import t_interval
 from ntl_core import loss_registry
-from ntl_core.comparison import mean_ci
 from ntl_core.history import eval_rows, train_rows
 from ntl_core.objectives import LOSSES, loss_label
 
@@ -64,10 +64,10 @@ def by_loss(histories: Mapping[Any, Sequence[Mapping[str, Any]]]) -> dict[str, l
 
 
 def _mean_band(values: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
-    """Mean over seeds and the 95 % t-interval of that mean, per evaluation (NaNs ignored)."""
-    stats = [mean_ci(list(col)) for col in zip(*values)]
-    mean = [st["mean"] for st in stats]
-    half = [st["ci95"] if np.isfinite(st["ci95"]) else 0.0 for st in stats]
+    """Mean over seeds and the 95 % t-interval of that mean, per evaluation (None, NaN and ±inf ignored)."""
+    bands = [t_interval(col) for col in zip(*values)]
+    mean = [b.mean for b in bands]
+    half = [b.half_width if np.isfinite(b.half_width) else 0.0 for b in bands]
     return mean, [m - h for m, h in zip(mean, half)], [m + h for m, h in zip(mean, half)]
 
 

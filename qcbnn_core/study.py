@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from labkit.stats import t_interval
 from labkit.workers.pool import map_runs
 
 from .metrics import UNCERTAINTY_MEASURES
@@ -117,17 +117,13 @@ def run_many(specs: list[RunSpec], jobs: int = 1, on_result=None, backend: str |
 
 
 def mean_ci(values, level: float = 0.95) -> dict:
-    """Mean and Student-t interval of ``values`` (NaNs dropped); CI is NaN with fewer than 2 values."""
-    v = np.asarray([x for x in values if x is not None and not math.isnan(x)], dtype=np.float64)
-    n = len(v)
-    if n == 0:
-        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "sd": math.nan, "n": 0}
-    mean = float(v.mean())
-    if n < 2:
-        return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan, "sd": math.nan, "n": 1}
-    sd = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
+    """Mean and Student-t interval of ``values`` (None, NaN and ±inf dropped); CI is NaN with fewer than 2 values.
+
+    An adapter over :func:`labkit.stats.t_interval` in the shape the summaries store.
+    """
+    ci = t_interval(values, level)
+    return {"mean": ci.mean, "ci_low": ci.mean - ci.half_width, "ci_high": ci.mean + ci.half_width, "sd": ci.sd,
+            "n": ci.n}
 
 
 def _metric_values(rec: dict) -> dict:
