@@ -18,9 +18,8 @@ from labkit.callbacks import Callback
 from labkit.device import pick_device
 from labkit.stats import t_interval
 from labkit.workers.pool import map_runs
-from ntl_core.ensemble import SeedEnsemble
+from ntl_core.ensemble import SeedEnsemble, stackable
 from ntl_core.history import eval_rows
-from ntl_core.models import model_arch
 from ntl_core.train_config import TrainConfig
 from ntl_core.trainer import Trainer
 
@@ -132,8 +131,7 @@ def run_comparison(base: TrainConfig, losses: list[str], seeds: list[int], steps
         return map_runs(train_and_save, todo, "process" if backend == "inprocess" else backend, jobs, ray_address,
                         on_result)
     if batched is None:
-        batched = (pick_device(base.device).type == "cuda" and "reg" not in losses
-                   and model_arch(base.model) == "gpt2")
+        batched = pick_device(base.device).type == "cuda" and stackable(base, losses)
     if batched:
         ensemble = SeedEnsemble(base.replace(steps=steps), losses, seeds, batched=True)
         if steps:

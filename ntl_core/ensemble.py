@@ -5,7 +5,7 @@ weights (``torch.func.stack_module_state``) and runs one ``vmap``-ed ``functiona
 for all of them; each member keeps its own data stream, objective and per-member gradient clipping,
 so it trains exactly as it would alone (tested on CPU against separate runs). On a CPU the batched
 forward was measured slower than a loop over the models (issue 8: 1.7× slower for 6 gpt2-tiny with
-one thread), so ``batched`` defaults to "only on CUDA".
+one thread), so ``batched`` defaults to "only on CUDA, when the members can be stacked" (:func:`stackable`).
 
 Like :class:`~ntl_core.trainer.Trainer` it advances with ``step(n)``, so a page tick, a worker
 process or a notebook can drive it the same way.
@@ -22,10 +22,20 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from labkit.callbacks import STEP, notify
 from ntl_core.batching import IGNORE, lm_batch
+from ntl_core.history import last_train_row
+from ntl_core.models import model_arch
 from ntl_core.train_config import TrainConfig
 from ntl_core.trainer import Trainer
 
 Key = tuple[str, int]  # (loss, seed)
+
+
+def stackable(base: TrainConfig, losses: Sequence[str]) -> bool:
+    """Whether these members can train as one vmapped model: GPT-2 token losses only.
+
+    A regression head or a T5 model gives batches of a different shape per member.
+    """
+    return "reg" not in losses and model_arch(base.model) == "gpt2"
 
 
 class SeedEnsemble:
@@ -35,11 +45,12 @@ class SeedEnsemble:
         base: config shared by all members; ``loss`` and ``seed`` are replaced per member.
         losses: loss keys, e.g. ``("ce", "was")``.
         seeds: e.g. ``(0, 1, 2)``; runs with the same seed share data order and initial weights.
-        batched: train all members as one vmapped model; default: only when the device is CUDA.
+        batched: train all members as one vmapped model; default: when the device is CUDA and the
+            members are :func:`stackable`, else the loop.
 
     Raises:
-        ValueError: on empty/repeated losses or seeds, or ``batched`` with a regression head or a
-            non-GPT-2 model (their batches differ in shape per member).
+        ValueError: on empty/repeated losses or seeds, or ``batched=True`` with members that are not
+            :func:`stackable`.
     """
 
     def __init__(self, base: TrainConfig, losses: Sequence[str], seeds: Sequence[int], batched: bool | None = None):
@@ -53,9 +64,10 @@ class SeedEnsemble:
                                              for seed in seeds for loss in losses}
         first = next(iter(self.members.values()))
         self.device = first.device
-        self.batched = self.device.type == "cuda" if batched is None else bool(batched)
+        can_stack = stackable(base, losses)
+        self.batched = (self.device.type == "cuda" and can_stack) if batched is None else bool(batched)
         if self.batched:
-            if "reg" in losses or first.arch != "gpt2":
+            if not can_stack:
                 raise ValueError("batched ensembles train GPT-2 token losses only (no regression head, no T5)")
             self._stack()
         self.train_seconds = 0.0
@@ -73,12 +85,22 @@ class SeedEnsemble:
     def step_count(self) -> int:
         return min(m.step_count for m in self.members.values())
 
+    @property
+    def path(self) -> str:
+        """How the members train, for a progress line: e.g. ``"batched ×6 on cuda"`` or ``"loop of 6 on cpu"``."""
+        return f"{'batched ×' if self.batched else 'loop of '}{len(self.members)} on {self.device.type}"
+
     def histories(self) -> dict[Key, list[dict]]:
         return {key: m.history for key, m in self.members.items()}
 
     # ------------------------------------------------------------------ training
-    def step(self, n: int = 1) -> dict[Key, dict]:
+    def step(self, n: int = 1, sync: bool = True) -> dict[Key, dict]:
         """``n`` optimiser steps of every member (evaluating on each member's schedule).
+
+        Args:
+            n: steps.
+            sync: batched, copy the trained weights into the members' models afterwards; a caller
+                that steps one at a time (a page tick) passes ``False`` and calls :meth:`sync` once.
 
         Returns:
             The last train row of each member.
@@ -95,9 +117,9 @@ class SeedEnsemble:
                 for member in self.members.values():  # round robin keeps the members at the same step
                     member.step(1)
                 self.train_seconds = sum(m.train_seconds for m in self.members.values())
-        if self.batched:
-            self._sync()
-        return {key: m.history_train[-1] for key, m in self.members.items()}
+        if sync:
+            self.sync()
+        return {key: last_train_row(m.history) for key, m in self.members.items()}
 
     def _stack(self) -> None:
         models = [m.model for m in self.members.values()]
@@ -126,8 +148,13 @@ class SeedEnsemble:
 
         self._forward = vmap(logits)
 
-    def _sync(self) -> None:
-        """Copy the stacked weights back into each member's model (for evaluation, prediction, saving)."""
+    def sync(self) -> None:
+        """Copy the stacked weights back into each member's model (for evaluation, prediction, saving).
+
+        Batched only: a loop trains the members' models themselves.
+        """
+        if not self.batched:
+            return
         with torch.no_grad():
             for i, member in enumerate(self.members.values()):
                 for name, param in member.model.named_parameters():
@@ -175,7 +202,7 @@ class SeedEnsemble:
         lr = self._scheduler.get_last_lr()[0]
         due = self.base.eval_every and (first.step_count + 1) % self.base.eval_every == 0
         if due:
-            self._sync()
+            self.sync()
         for m, p, row in zip(members, parts, values):
             m.step_count += 1
             m.train_seconds = self.train_seconds

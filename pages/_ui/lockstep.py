@@ -61,6 +61,9 @@ class LockstepSession:
     def steps_done(self) -> int:
         raise NotImplementedError
 
+    def _after_rounds(self) -> None:
+        """Called when a tick's or step's rounds end (also on an error): e.g. bring shared state up to date."""
+
     def progress(self) -> dict[str, Any]:
         """Numbers the page shows between ticks (must pickle); subclasses add theirs."""
         return {"finished": self.finished, "steps_done": self.steps_done()}
@@ -87,18 +90,24 @@ class LockstepSession:
     def tick(self, budget_s: float) -> TickReport:
         """Rounds until ``budget_s`` seconds have passed (at least one round), then what changed."""
         start, before = time.perf_counter(), self.steps_done()
-        while not self.finished:
-            self._round()
-            if time.perf_counter() - start >= budget_s:
-                break
+        try:
+            while not self.finished:
+                self._round()
+                if time.perf_counter() - start >= budget_s:
+                    break
+        finally:
+            self._after_rounds()
         return TickReport(self.steps_done() - before, time.perf_counter() - start, self.new_rows(), self.progress())
 
     def step(self, n: int = 1) -> dict[str, list[dict]]:
         """``n`` rounds (the :class:`~labkit.workers.RunHandle` contract); returns the new history rows."""
-        for _ in range(n):
-            if self.finished:
-                break
-            self._round()
+        try:
+            for _ in range(n):
+                if self.finished:
+                    break
+                self._round()
+        finally:
+            self._after_rounds()
         return self.new_rows()
 
     def histories(self) -> dict[str, list[dict]]:

@@ -1,5 +1,8 @@
 """Training-lab logic: one Trainer per (loss, seed), advanced together in time-bounded ticks.
 
+On CUDA the runs train as one batched model (:class:`~ntl_core.ensemble.SeedEnsemble`) when they can
+be stacked; elsewhere, and for a regression head or T5, as a loop over the Trainers.
+
 Streamlit-free on purpose: a training worker builds the session (:func:`build_lab`), the page's live
 fragment calls its ``tick`` through a run handle, and ``benchmarks/ntl_lab_overhead.py`` times the
 very same call against bare ``Trainer.step``.
@@ -12,6 +15,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ntl_core.ensemble import SeedEnsemble
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
@@ -44,22 +48,26 @@ class LabSession(LockstepSession):
     """One comparison: every loss trained on each of k seeds; runs with the same seed share data order and init.
 
     Lives in a training worker (see :func:`build_lab`); the page receives tick reports and asks for
-    sample answers and heatmaps (of the first seed's runs) by name. On CPU a loop over the runs is
-    the fastest way (:mod:`ntl_core.ensemble`); the lab keeps it on every device, so one lockstep
-    tick drives all runs.
+    sample answers and heatmaps (of the first seed's runs) by name. A lockstep round is one step of
+    every run: on CPU a loop over the Trainers (measured faster there), on CUDA one batched step of
+    the :class:`~ntl_core.ensemble.SeedEnsemble` when its members can be stacked; ``progress()["path"]``
+    says which.
 
     Args:
         base: config shared by every run; its ``loss`` and ``seed`` are replaced per run and each run
             trains ``base.steps`` optimiser steps.
         losses: loss keys to compare, e.g. ``("ce", "was")``; at least one, no repeats.
         seeds: e.g. ``(0, 1, 2)``; default: ``base.seed`` alone.
+        batched: passed to :class:`~ntl_core.ensemble.SeedEnsemble`; default: on CUDA when the runs
+            can be stacked (GPT-2 token losses), else the loop.
 
     Raises:
         ValueError: on an empty/duplicated loss or seed list, zero steps, or a config that is invalid for
             one of the losses (the message of ``TrainConfig.__post_init__``/``Trainer`` is passed through).
     """
 
-    def __init__(self, base: TrainConfig, losses: Sequence[str], seeds: Sequence[int] | None = None):
+    def __init__(self, base: TrainConfig, losses: Sequence[str], seeds: Sequence[int] | None = None,
+                 batched: bool | None = None):
         seeds = [base.seed] if seeds is None else [int(s) for s in seeds]
         if not losses:
             raise ValueError("choose at least one loss to train")
@@ -72,16 +80,27 @@ class LabSession(LockstepSession):
         self.base = base
         self.total_steps = base.steps
         self.seeds = seeds
-        super().__init__({member_name(loss, seed): Trainer(base.replace(loss=loss, seed=seed))
-                          for seed in seeds for loss in losses})
+        self.ensemble: SeedEnsemble | None = SeedEnsemble(base, losses, seeds, batched)  # None once closed
+        super().__init__({member_name(loss, seed): tr for (loss, seed), tr in self.ensemble.members.items()})
 
     @property
     def trainers(self) -> dict[str, Trainer]:
         """The first seed's run of each loss (samples and heatmaps show these)."""
         return {loss: tr for (loss, seed), tr in by_key(self.members).items() if seed == self.seeds[0]}
 
+    def _round(self) -> None:
+        # ValueError on a NaN/inf loss: the page shows it and pauses
+        if self.ensemble.batched:
+            self.ensemble.step(1, sync=False)  # the members' models are synced once per tick
+        else:
+            super()._round()
+
     def _advance(self, member: Trainer) -> None:
-        member.step(1)  # ValueError on a NaN/inf loss: the page shows it and pauses
+        member.step(1)
+
+    def _after_rounds(self) -> None:
+        if self.ensemble is not None:
+            self.ensemble.sync()  # samples, heatmaps and evaluations read the members' own models
 
     def _done(self, member: Trainer) -> bool:
         return member.step_count >= self.total_steps
@@ -100,7 +119,7 @@ class LabSession(LockstepSession):
     def progress(self) -> dict[str, Any]:
         first = next(iter(self.trainers.values()))
         return {**super().progress(), "step": self.current_step, "total_steps": self.total_steps,
-                "device": str(first.device), "splits": list(first.available_splits)}
+                "device": str(first.device), "path": self.ensemble.path, "splits": list(first.available_splits)}
 
     def evaluate(self, split: str = MAIN_SPLIT) -> dict[str, dict[str, float]]:
         """Held-out metrics of every run on ``split`` now."""
@@ -123,6 +142,10 @@ class LabSession(LockstepSession):
         return ({loss: tr.answer_digit_probs(question) for loss, tr in token_runs.items()},
                 first.task.to_target(answer))
 
+    def close(self) -> None:
+        self.ensemble = None  # batched: the stacked weights and their optimiser state go with the members
+        super().close()
+
 
 def check_cpu_cost(base: TrainConfig, n_runs: int) -> None:
     """Refuse settings whose lockstep round would take much longer than a tick on a CPU worker.
@@ -140,20 +163,20 @@ def check_cpu_cost(base: TrainConfig, n_runs: int) -> None:
 
 
 def build_lab(base: TrainConfig, losses: Sequence[str], data_text: str | None = None,
-              seeds: Sequence[int] | None = None) -> LabSession:
+              seeds: Sequence[int] | None = None, batched: bool | None = None) -> LabSession:
     """The worker-side factory of a :class:`LabSession`; an uploaded task file arrives as ``data_text``.
 
     The text is written to a temporary folder of the worker, removed when the session closes, so the
     web server keeps no upload folder and a remote worker (Ray) gets the data with the spec.
     """
     if data_text is None:
-        return LabSession(base, losses, seeds)
+        return LabSession(base, losses, seeds, batched)
     folder = tempfile.mkdtemp(prefix="ntl_lab_")
     try:
         path = os.path.join(folder, "train.txt")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(data_text)
-        lab = LabSession(base.replace(data_path=path), losses, seeds)
+        lab = LabSession(base.replace(data_path=path), losses, seeds, batched)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -315,7 +315,9 @@ def _show_progress(run: LiveRun) -> None:
     p = run.progress
     c1, c2, c3 = st.columns(3)
     c1.metric("Step (each run)", f"{p.get('step', 0)} / {p.get('total_steps', run.meta['base'].steps)}")
-    c2.metric("Device", p.get("device", "–"), help="Where the training worker runs the models.")
+    c2.metric("Device", p.get("path", "–"),
+              help="Where the training worker runs the models, and how: on CUDA one batched (vmapped) model for "
+                   "all runs of GPT-2 token losses, else a loop over the runs.")
     tick = run.last_tick
     runs = len(run.meta["losses"]) * len(run.meta["seeds"])
     c3.metric("Steps/s (last tick): all runs · per run",

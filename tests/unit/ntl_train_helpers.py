@@ -22,3 +22,17 @@ def one_thread():
 def tiny(**changes) -> TrainConfig:
     """1-digit addition, 2-layer GPT-2, batch 16, CPU: a step takes milliseconds."""
     return PRESETS["tiny"].replace(device="cpu", **changes)
+
+
+def assert_same_rows(got: list[dict], want: list[dict]) -> None:
+    """History rows equal to float tolerance, ``time`` aside (batched members share their joint step's time)."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.keys() == w.keys()
+        for key, value in w.items():
+            if key == "time":
+                continue
+            if isinstance(value, float):
+                assert g[key] == pytest.approx(value, rel=1e-4, abs=1e-5, nan_ok=True), key
+            else:
+                assert g[key] == value, key

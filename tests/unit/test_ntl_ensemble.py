@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from ntl_core.ensemble import SeedEnsemble
+import ntl_core.comparison as comparison
+from ntl_core.ensemble import SeedEnsemble, stackable
 from ntl_core.training import Trainer
-from tests.unit.ntl_train_helpers import one_thread, tiny  # noqa: F401  (autouse fixture)
+from tests.unit.ntl_train_helpers import assert_same_rows, one_thread, tiny  # noqa: F401  (autouse fixture)
 
 
 def _cfg(**changes):
@@ -47,3 +48,25 @@ def test_batched_ensemble_refuses_what_it_cannot_stack():
         SeedEnsemble(_cfg(), ["ce"], [])
     with pytest.raises(ValueError, match="positive integer"):
         SeedEnsemble(_cfg(), ["ce"], [0]).step(0)
+
+
+def test_the_clis_comparison_trains_batched_like_the_loop_and_loops_by_default_on_cpu(monkeypatch):
+    built = []
+    monkeypatch.setattr(comparison, "SeedEnsemble", lambda *a, **k: built.append(k) or SeedEnsemble(*a, **k))
+    cfg = _cfg()
+    loop = comparison.run_comparison(cfg, ["ce", "was"], [0, 3], 4)  # as `python -m ntl_core train` calls it
+    assert built == []  # CPU: one Trainer after the other
+    batched = comparison.run_comparison(cfg, ["ce", "was"], [0, 3], 4, batched=True)  # the CUDA default
+    assert built == [{"batched": True}]
+    for a, b in zip(loop, batched, strict=True):
+        assert (a.loss, a.seed, a.steps) == (b.loss, b.seed, b.steps)
+        assert_same_rows(b.history, a.history)
+        for split, metrics in a.final.items():
+            assert b.final[split] == pytest.approx(metrics, rel=1e-4, abs=1e-5, nan_ok=True)
+
+
+def test_only_gpt2_token_losses_stack():
+    assert stackable(_cfg(), ["ce", "was", "mse"])
+    assert not stackable(_cfg(), ["ce", "reg"]) and not stackable(_cfg(model="t5-tiny"), ["ce"])
+    assert SeedEnsemble(_cfg(), ["ce", "was"], [0]).path == "loop of 2 on cpu"  # default off CUDA: the loop
+    assert SeedEnsemble(_cfg(), ["ce", "was"], [0], batched=True).path == "batched ×2 on cpu"
