@@ -27,7 +27,7 @@ from ntl_core.design_search import CONFIRMATION_SEEDS, SELECTION_SEEDS, analyse
 from ntl_core.verdict import compare, steps_until_table
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
-from pages._ui.live_training import LiveControls
+from pages._ui.live_training import LiveControls, in_fragment_run
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
 from pages._ui.redraw import Redraw
@@ -278,7 +278,7 @@ def _live_body(seed: int) -> None:
 
     Several ticks per fragment run, redrawn in place, because the gap between two timer-driven runs
     (about 1 s on a busy 2-core laptop, measured) would otherwise idle the worker for almost as long as
-    a tick trains. A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
+    a tick trains (only in the fragment's own runs: a full-page run ticks once). A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
     this run at its next ``st`` call, i.e. after the current tick: Pause waits at most one tick.
     """
     live = _live_controls(seed)
@@ -307,7 +307,9 @@ def _live_body(seed: int) -> None:
                 _show_verdict(histories, PRESET_INFO[run.meta["preset"]].headline_metric)
         if samples is not None:
             samples(run)
-        if not run.running or time.perf_counter() >= deadline:
+        # A full-page run (Start, a changed setting) ticks once: looping there would hold back the tabs drawn
+        # after this panel (Replay) for FRAGMENT_RUN_S; the fragment's own timer-driven runs do the looping.
+        if not run.running or not in_fragment_run() or time.perf_counter() >= deadline:
             return
 
 

@@ -119,6 +119,18 @@ def test_start_step_pause_reset_changes_metrics(slots):
     assert "Press **Start**" in _texts(at.info) and not at.exception
 
 
+def test_a_full_page_run_ticks_once_even_with_a_long_fragment_loop(slots, monkeypatch):
+    """Only the fragment's timer-driven runs loop for FRAGMENT_RUN_S: a full-page run (AppTest's only kind) that
+    looped would hold back the Replay tab drawn after the panel."""
+    monkeypatch.setattr(view, "FRAGMENT_RUN_S", 600.0)
+    at = _app()
+    at.button(key="lab_start").click().run()
+    run = at.session_state[view.LAB_KEY]
+    assert run.running and _step(run) == 1  # one tick in the run that followed the click, not all 10 steps
+    at.run()
+    assert run.running and _step(run) == 2 and not at.exception
+
+
 def test_a_finished_run_frees_its_model_and_keeps_its_curves(slots):
     at = _app(steps="10")
     at.button(key="lab_start").click().run()
