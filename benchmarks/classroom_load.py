@@ -292,7 +292,11 @@ def main() -> None:
         out["finished"] = sum(s == "finished" for s, _ in states)
         out["errors"] = sum(s == "error" for s, _ in states)
         out["other"] = sum(s == "other" for s, _ in states)
+        print(f"after {args.train_s:.0f} s: training {out['granted']}, queued {out['queued']}, errors {out['errors']}",
+              file=sys.stderr, flush=True)  # partial results survive a run cut short
         out["explorer_loaded_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
+        print(f"explorer first load loaded: {[round(x, 1) for x in out['explorer_loaded_s']]} s", file=sys.stderr,
+              flush=True)
         # Each page's "per run" rate (its last tick; a comparison trains losses x seeds runs), after the probes.
         out["steps_per_s_per_run"] = [r for s, r in (state_of(p) for p in pages) if s == "training" and r is not None]
         out["workers_during"] = sampler.max_workers

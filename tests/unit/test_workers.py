@@ -95,6 +95,13 @@ def test_concurrent_callers_each_get_their_own_answer(backend):
         assert [f.result(timeout=120) for f in futures] == list(range(24))
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling classes")
+def test_page_workers_yield_the_cpu_and_cli_workers_do_not():
+    with open_run(RunSpec(Counter), "process") as page_run, open_run(RunSpec(Counter), "process", nice=0) as cli_run:
+        assert os.sched_getscheduler(page_run.call("pid")) == os.SCHED_IDLE
+        assert os.sched_getscheduler(cli_run.call("pid")) == os.SCHED_OTHER
+
+
 def test_silent_worker_exits_by_itself():
     run = open_run(RunSpec(Counter), "process", idle_s=0.5)
     assert run.step(1) == [{"step": 1}]
