@@ -199,24 +199,28 @@ def open_student(browser, url: str, steps: int, start: bool = True):
     return ctx, page
 
 
-def state_of(page) -> tuple[str, float | None]:
-    """("training" | "queued" | "finished" | "error" | "other", steps/s of the page's last tick when training)."""
-    try:
-        if page.locator("[data-testid='stException']").count() or \
-                page.get_by_text("internal error", exact=False).count():
-            return "error", None
-        if page.get_by_text("in the queue", exact=False).count():
-            return "queued", None
-        if page.get_by_text("Finished:", exact=False).count():
-            return "finished", None
-        metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps/s")
-        if page.get_by_role("button", name="Pause", exact=True).is_enabled(timeout=2_000):
-            # Granted; before its first tick returns (the worker is still starting) there is no rate yet.
-            match = re.search(r"([\d.]+)\s*$", metric.first.inner_text(timeout=5_000)) if metric.count() else None
-            return "training", float(match.group(1)) if match else None
-        return "other", None
-    except Exception:  # noqa: BLE001 - a crashed or closed page counts as an error
-        return "error", None
+def state_of(page, tries: int = 3) -> tuple[str, float | None]:
+    """("training" | "queued" | "finished" | "error" | "other" | "unreadable", the page's per-run steps/s when
+    training). "error" is what the student sees (an exception box, "internal error"); "unreadable" is this
+    client failing to read a page in time (a throttled browser), which says nothing about the server."""
+    for attempt in range(tries):
+        try:
+            if page.locator("[data-testid='stException']").count() or \
+                    page.get_by_text("internal error", exact=False).count():
+                return "error", None
+            if page.get_by_text("in the queue", exact=False).count():
+                return "queued", None
+            if page.get_by_text("Finished:", exact=False).count():
+                return "finished", None
+            metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps/s")
+            if page.get_by_role("button", name="Pause", exact=True).is_enabled(timeout=10_000):
+                # Granted; before its first tick returns (the worker is still starting) there is no rate yet.
+                match = re.search(r"([\d.]+)\s*$", metric.first.inner_text(timeout=10_000)) if metric.count() else None
+                return "training", float(match.group(1)) if match else None
+            return "other", None
+        except Exception:  # noqa: BLE001 - a slow client: try again
+            time.sleep(2)
+    return "unreadable", None
 
 
 def main() -> None:
@@ -292,6 +296,7 @@ def main() -> None:
         out["finished"] = sum(s == "finished" for s, _ in states)
         out["errors"] = sum(s == "error" for s, _ in states)
         out["other"] = sum(s == "other" for s, _ in states)
+        out["unreadable"] = sum(s == "unreadable" for s, _ in states)
         print(f"after {args.train_s:.0f} s: training {out['granted']}, queued {out['queued']}, errors {out['errors']}",
               file=sys.stderr, flush=True)  # partial results survive a run cut short
         out["explorer_loaded_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
@@ -341,7 +346,7 @@ def main() -> None:
     idle, loaded = statistics.median(out["explorer_idle_s"]), statistics.median(out["explorer_loaded_s"])
     print(f"sessions {out['sessions']} (opened in {out['open_all_s']:.0f} s, {args.steps} steps per run); after "
           f"{args.train_s:.0f} s: runs training {out['granted']}, queued {out['queued']}, finished {out['finished']}, "
-          f"errors {out['errors']}, other {out['other']}")
+          f"errors {out['errors']}, other {out['other']}, unreadable by the slow client {out['unreadable']}")
     print(f"server RSS (web process): idle {mib(out['rss_idle'])}, peak {mib(out['rss_peak'])}, after "
           f"{mib(out['rss_after'])} ({100 * (out['rss_after'] / out['rss_idle'] - 1):+.1f} % vs idle)")
     print(f"training workers: at most {out['workers_during']} alive, peak RSS {mib(out['rss_workers_peak'])} "
