@@ -1,8 +1,8 @@
 """The run in a spawned worker process: the web server only sends requests and draws the answers.
 
 Why a process per run: training in the web server's threads starved it (opening another page took
-36-55 s with four runs going, measured). A worker runs at a lower OS priority (Linux's idle scheduling
-class, else ``os.nice``) with its own torch thread count, so the server stays responsive, and its
+36-55 s with four runs going, measured). A worker runs at a lower OS priority (``os.nice``) with its
+own torch thread count, so the server stays responsive, and its
 memory goes back to the OS when it exits. A worker exits when it is closed, when its handle is garbage-collected (the browser session
 ended), when the server dies (its pipe closes) and when nobody has called it for ``idle_s`` seconds.
 """
@@ -19,30 +19,13 @@ from .handle import RunHandle, RunSpec, WorkerError, call_target, raise_remote, 
 _CTX = mp.get_context("spawn")  # fork would copy the web server's threads and torch state
 
 
-def yield_cpu(nice: int) -> str:
-    """Lower this process's CPU priority below the web server's; returns what was applied.
-
-    Linux's idle scheduling class first: an idle-class process runs only when no normal process wants the
-    CPU. ``nice +10`` alone still took about 10 % of a core per worker from the server and the newcomer's
-    page (4 workers against the explorer's first load, classroom_load.py), so it is only the fallback.
-    """
-    if nice <= 0:
-        return "normal"
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return "idle class"
-    except (AttributeError, OSError):  # not Linux, or not permitted
-        pass
-    try:
-        os.nice(nice)
-        return f"nice +{nice}"
-    except OSError:
-        return "normal"
-
-
 def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None) -> None:
     """Worker main loop: build the run, then answer ``(method, args, kwargs)`` requests until told to stop."""
-    yield_cpu(nice)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
     import torch
 
     torch.set_num_threads(max(1, spec.threads))
@@ -71,15 +54,23 @@ def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None) -> None:
 
 
 def _stop(process, conn) -> None:
-    """Ask the worker to stop, then make sure it does (also run by the handle's finalizer)."""
+    """Ask the worker to stop and reap it in the background (also run by the handle's finalizer).
+
+    Never waits here: the finalizer can run on the web server's event-loop thread (a dropped session's
+    state), where a join of a busy worker froze every page (seen in CI).
+    """
     try:
         conn.send(None)
     except (OSError, ValueError):
         pass
-    process.join(timeout=2)
+    threading.Thread(target=_reap, args=(process, conn), daemon=True, name="worker-reap").start()
+
+
+def _reap(process, conn) -> None:
+    process.join(timeout=5)
     if process.is_alive():
         process.kill()
-        process.join(timeout=2)
+        process.join(timeout=5)
     conn.close()
 
 
@@ -88,8 +79,9 @@ class ProcessHandle(RunHandle):
 
     Args:
         spec: what to build there.
-        nice: > 0: the worker yields the CPU to the web server (idle scheduling class where the OS has one,
-            else this much added niceness, see :func:`yield_cpu`); 0: normal priority (the CLIs).
+        nice: added to the worker's OS niceness (the web server keeps priority; 0 for the CLIs). Not Linux's
+            idle class: on a busy machine a worker there can get no CPU at all and hold its slot (a likely
+            cause of a CI failure).
         idle_s: the worker exits after this many seconds without a request (None: never).
         start_timeout_s: how long the first call waits for the worker to import and build the run.
         call_timeout_s: how long one call may take before the worker is killed (None: no limit).

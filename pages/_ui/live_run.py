@@ -157,11 +157,12 @@ class LiveRun:
 
     def free(self) -> None:
         """Close the worker (finish, Reset, eviction); the mirrored curves and views stay."""
+        # No lock: free() runs from finalizers on the server's event loop, which must not wait for a tick
+        # another thread is in; closing never waits, and that tick then ends with "worker gone".
         self.running = False
-        with self._lock:
-            if self.handle is not None:
-                self.handle.close()
-                self.handle = None
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            handle.close()
 
     def __del__(self) -> None:  # the browser session ended and Streamlit dropped its state
         try:
