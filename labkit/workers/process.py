@@ -2,8 +2,8 @@
 
 Why a process per run: training in the web server's threads starved it (opening another page took
 36-55 s with four runs going, measured). A worker runs at a lower OS priority (``os.nice``) with its
-own torch thread count, so the server stays responsive, and its
-memory goes back to the OS when it exits. A worker exits when it is closed, when its handle is garbage-collected (the browser session
+own torch thread count, so the server stays responsive, and its memory goes back to the OS when it
+exits. A worker exits when it is closed, when its handle is garbage-collected (the browser session
 ended), when the server dies (its pipe closes) and when nobody has called it for ``idle_s`` seconds.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _stop(process, conn) -> None:
     """Ask the worker to stop and reap it in the background (also run by the handle's finalizer).
 
     Never waits here: the finalizer can run on the web server's event-loop thread (a dropped session's
-    state), where a join of a busy worker froze every page (seen in CI).
+    state), where waiting for a busy worker stalls every page (a likely cause of a CI failure).
     """
     try:
         conn.send(None)

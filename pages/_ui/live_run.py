@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from labkit.workers import RunHandle, RunSpec, WorkerError, backend_from_env, open_run
+from labkit.workers import RunHandle, RunSpec, backend_from_env, open_run
 from pages._ui.lockstep import TickReport
 from pages._ui.slots import positive_int_from_env
 

@@ -119,7 +119,7 @@ class LabSession(LockstepSession):
     def progress(self) -> dict[str, Any]:
         first = next(iter(self.trainers.values()))
         return {**super().progress(), "step": self.current_step, "total_steps": self.total_steps,
-                "device": str(first.device), "path": self.ensemble.path, "splits": list(first.available_splits)}
+                "path": self.ensemble.path, "splits": list(first.available_splits)}
 
     def evaluate(self, split: str = MAIN_SPLIT) -> dict[str, dict[str, float]]:
         """Held-out metrics of every run on ``split`` now."""

@@ -278,8 +278,9 @@ def _live_body(seed: int) -> None:
 
     Several ticks per fragment run, redrawn in place, because the gap between two timer-driven runs
     (about 1 s on a busy 2-core laptop, measured) would otherwise idle the worker for almost as long as
-    a tick trains (only in the fragment's own runs: a full-page run ticks once). A click (Pause, Reset, a setting) requests a full rerun, which Streamlit lets preempt
-    this run at its next ``st`` call, i.e. after the current tick: Pause waits at most one tick.
+    a tick trains (only in the fragment's own runs: a full-page run ticks once). A click (Pause, Reset,
+    a setting) requests a full rerun, which Streamlit lets preempt this run at its next ``st`` call, i.e.
+    after the current tick: Pause waits at most one tick.
     """
     live = _live_controls(seed)
     if live.poll_queue():
