@@ -179,6 +179,19 @@ class _FusedLinearCEWithNTL(torch.autograd.Function):
         return (*scaled, None, None)
 
 
+def _autocast_inputs(hidden, lm_weight, bias):
+    """Under ``torch.autocast``, cast the inputs to its dtype, as autocast would for ``lm_head``.
+
+    Differentiable casts outside the autograd function, so parameters still get gradients in their
+    own dtype. Anything that is not a floating-point tensor is passed through for validation.
+    """
+    inputs = (hidden, lm_weight, bias)
+    if not isinstance(hidden, Tensor) or not torch.is_autocast_enabled(hidden.device.type):
+        return inputs
+    low = torch.get_autocast_dtype(hidden.device.type)
+    return tuple(t.to(low) if isinstance(t, Tensor) and torch.is_floating_point(t) else t for t in inputs)
+
+
 class FusedLinearCEWithNTL:
     """``lm_head`` + cross-entropy + Number Token Loss without the ``(N, V)`` logits (module docstring).
 
@@ -252,6 +265,7 @@ class FusedLinearCEWithNTL:
         Raises:
             ValueError, TypeError: invalid shapes, dtypes, devices or label values.
         """
+        hidden, lm_weight, bias = _autocast_inputs(hidden, lm_weight, bias)
         self._validate(hidden, lm_weight, labels, bias)
         flat_labels = labels.reshape(-1)
         valid_rows = torch.nonzero(flat_labels != self.ignore_index).squeeze(1)
@@ -271,9 +285,11 @@ class FusedLinearCEWithNTL:
             chunk=self.chunk_size,
             needs=tuple(grad_on and t is not None and t.requires_grad for t in (hidden, lm_weight, bias)),
         )
-        loss, ce, ntl = _FusedLinearCEWithNTL.apply(
-            hidden.reshape(-1, hidden.shape[-1]), lm_weight, bias, flat_labels, plan
-        )
+        # The products inside run in the inputs' dtype (already the autocast dtype, see above).
+        with torch.autocast(hidden.device.type, enabled=False):
+            loss, ce, ntl = _FusedLinearCEWithNTL.apply(
+                hidden.reshape(-1, hidden.shape[-1]), lm_weight, bias, flat_labels, plan
+            )
         return CEWithNTLOutput(loss, ce, ntl)
 
     def _validate(self, hidden: Tensor, lm_weight: Tensor, labels: Tensor, bias: Tensor | None) -> None:
