@@ -20,7 +20,9 @@ needs a gradient (``torch.no_grad()``, a frozen head) that work is skipped. Rows
 
 Precision: the products run in the inputs' dtype, like the model's own ``lm_head``; softmax, CE,
 NTL and the logit gradient are computed in float32 (float64 for float64 inputs), and ``dW`` is
-accumulated over chunks in that precision, then cast to the weight's dtype.
+accumulated over chunks in that precision, then cast to the weight's dtype. float16 runs, but a
+``GradScaler``'s loss scale arrives only in backward, after the float16 logit gradients were formed
+(small ones may have underflowed); prefer bfloat16, whose range is float32's.
 """
 from __future__ import annotations
 
@@ -38,7 +40,6 @@ FUSED_REDUCTIONS = ("mean", "sum")
 # near full speed on CPU (small chunks lose BLAS efficiency), small enough that one chunk is a
 # fraction of the N × V logits it replaces at language-model sizes.
 CHUNK_ELEMENTS = 1 << 26
-
 
 
 class _Plan(NamedTuple):

@@ -110,7 +110,7 @@ def test_extreme_logits_keep_exact_ce():
 def test_no_number_labels_gives_zero_ntl_and_plain_ce():
     tok = make_tokenizer("digits", 7)
     labels = token_ids(tok, ["a", "b", "c", "+", "=", "."] * 2).view(2, 6)
-    out, grads = _assert_matches_unfused(tok, _hidden((2, 6, 8), 7), labels, True, 7, 4, reweigh=True)
+    out, _ = _assert_matches_unfused(tok, _hidden((2, 6, 8), 7), labels, True, 7, 4, reweigh=True)
     assert out.ntl.item() == 0.0
     weight, bias = _head(len(tok), 8, 7, True)
     torch.testing.assert_close(out.ce, F.cross_entropy(F.linear(_hidden((2, 6, 8), 7), weight, bias).flatten(0, 1), labels.flatten()))

@@ -105,25 +105,22 @@ def test_trainer_steps_lower_the_loss(tmp_path, arch):
     assert math.isfinite(trainer.evaluate()["eval_loss"])
 
 
-def test_soft_capped_logits_are_refused():
+@pytest.mark.parametrize(
+    "attribute, value, message",
+    [
+        ("final_logit_softcapping", 30.0, "soft-caps"),
+        # GPT-2's forward does not apply Cohere's logit_scale: the per-call head check must notice
+        # that its logits are not 2 · lm_head(last hidden state).
+        ("logit_scale", 2.0, "not lm_head"),
+    ],
+)
+def test_logits_the_fused_head_does_not_reproduce_are_refused(attribute, value, message):
     tok = build_tokenizer()
     model = tiny_model("gpt2", tok)
-    model.config.final_logit_softcapping = 30.0
+    setattr(model.config, attribute, value)
     batch = qa_batch(tok)
     labels = batch.pop("labels")
-    with pytest.raises(ValueError, match="soft-caps"):
-        fused_causal_lm_loss(model, FusedLinearCEWithNTL(tok), labels, **batch)
-
-
-def test_logits_the_head_does_not_reproduce_are_refused():
-    """The per-call check catches logits that differ from scale · lm_head(last hidden state): here a
-    GPT-2 whose config claims Cohere's logit_scale, which GPT-2's forward does not apply."""
-    tok = build_tokenizer()
-    model = tiny_model("gpt2", tok)
-    model.config.logit_scale = 2.0
-    batch = qa_batch(tok)
-    labels = batch.pop("labels")
-    with pytest.raises(ValueError, match="not lm_head"):
+    with pytest.raises(ValueError, match=message):
         fused_causal_lm_loss(model, FusedLinearCEWithNTL(tok), labels, **batch)
 
 
