@@ -164,6 +164,27 @@ def bench_size(size: tuple[int, int, int], args) -> None:
         print(f"  time fused / (b) = {paired:.3f} (target ≤ 1.10 on CPU: {'met' if paired <= 1.10 else 'MISSED'})")
 
 
+def profile_fused(size: tuple[int, int, int], args) -> None:
+    """Share of one fused forward+backward spent in the matrix products (torch.profiler, self time)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device = pick_device(args.device)
+    tokenizer, hidden, weight, labels = make_inputs(*size, args.number_share, device, args.seed)
+    step = variants(tokenizer)[FUSED]
+    run_once(step, hidden, weight, labels)  # warm-up
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        run_once(step, hidden, weight, labels)
+    events = prof.key_averages()
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    total = sum(getattr(e, attr) for e in events)
+    products = sum(getattr(e, attr) for e in events if e.key in ("aten::mm", "aten::addmm", "aten::addmm_"))
+    print(f"N={size[0]} d={size[1]} V={size[2]}: matrix products {products / total:.1%} of the fused step's "
+          f"self time ({total / 1e6:.2f} s profiled)")
+    for e in sorted(events, key=lambda e: -getattr(e, attr))[:8]:
+        print(f"  {e.key:28s} {getattr(e, attr) / total:6.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (0: memory only)")
@@ -172,6 +193,7 @@ def main() -> None:
     parser.add_argument("--number-share", type=float, default=0.10)
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="only profile the fused step (time in products)")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal: one variant, in a subprocess
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split(",")) for s in args.sizes.split(";")]
@@ -182,7 +204,7 @@ def main() -> None:
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} cpus={os.cpu_count()} "
           f"loadavg(1,5,15) before={tuple(round(v, 2) for v in os.getloadavg())}")
     for size in sizes:
-        bench_size(size, args)
+        (profile_fused if args.profile else bench_size)(size, args)
 
 
 if __name__ == "__main__":
