@@ -153,6 +153,8 @@ def bench_size(size: tuple[int, int, int], args) -> None:
         mem_txt = f"{mem / 2**20:9.0f}" if mem is not None else f"{'-':>9s}"
         ratio = f"{mem / mem_a:10.3f}" if mem is not None and mem_a else f"{'-':>10s}"
         print(f"{name:30s} {med:9.2f} {paired:13.3f} {mem_txt} {ratio}")
+    for name in names if args.rounds else ():
+        print(f"  per-round s, {name}: {[round(t, 1) for t in times[name]]}")
     if times[FUSED]:
         print(f"  per-round fused / (b): {[round(t / b, 3) for t, b in zip(times[FUSED], times[BASELINE])]}")
     if memory:
