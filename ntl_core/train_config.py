@@ -12,6 +12,12 @@ from ntl_core.tokenization import TOKENIZER_KINDS
 
 TASKS = (*OPERATIONS, "file")
 MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
+# The DeepMind Mathematics test files hold 10,000 questions per module, the largest held-out split read
+# here; every evaluation decodes them all greedily. (1,000,000,000 allocated 7.45 GiB before training.)
+MAX_EVAL_SIZE = 10_000
+# A fixed training set is held as Python strings (~0.2 KB a pair): a million pairs is ~200 MB, and the
+# paper-style runs here use 3,000; larger sets are fresh pairs (train_size 0) in all but memory.
+MAX_TRAIN_SIZE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,10 @@ class TrainConfig(Config):
                  f"{name} must be an integer ≥ {low}, got {value!r}")
         need(self.train_size == 0 or self.task != "file", "train_size applies to arithmetic tasks (a file task is already a fixed set)")
         need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")
+        need(self.eval_size <= MAX_EVAL_SIZE, f"eval_size must be at most {MAX_EVAL_SIZE:,} (the size of a DeepMind "
+                                              f"Mathematics test file), got {self.eval_size:,}")
+        need(self.train_size <= MAX_TRAIN_SIZE, f"train_size must be at most {MAX_TRAIN_SIZE:,} (use 0 for fresh "
+                                                f"pairs every step), got {self.train_size:,}")
 
     def make_task(self) -> Task:
         """The task this config trains on (file tasks read and validate their files here)."""

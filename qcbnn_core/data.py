@@ -288,13 +288,19 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None)
         A :class:`QCBNNDataset`; labels are flipped to 1 = malignant, 0 = normal/benign.
 
     Raises:
-        ValueError: missing file, not an npz, missing keys, wrong shapes/dtypes/labels, or a split
-            without both classes in training.
+        ValueError: missing file, not an npz, missing keys, wrong shapes/dtypes/labels, an empty
+            validation or test split, or a training or test split without both classes.
     """
     arrays = _read_npz(source)
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
     if len(torch.unique(train.y)) < 2:
         raise ValueError("train_labels must contain both classes")
+    for name, split in (("val", val), ("test", test)):
+        if len(split) == 0:
+            raise ValueError(f"the {name} split is empty; it is scored every epoch (val) or at the end (test)")
+    if len(torch.unique(test.y)) < 2:  # balanced accuracy, and the gap and AUROC of a one-class predictor
+        raise ValueError("test_labels must contain both classes: with one class the test split cannot say "
+                         "whether malignant and benign cases are told apart")
     return QCBNNDataset(
         name="breastmnist", kind="image", train=train, val=val, test=test,
         class_names=("normal/benign", "malignant"), synthetic=False,
