@@ -37,39 +37,55 @@ def parse_seed(text: str) -> int:
     return seed
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``0,1,2``, a range ``0-4`` (both ends included) or a mix ``0-4,10``: each seed once, in the given order.
-
-    Refused: an open range (``0-``), a backwards range (``4-0``), negative or non-numeric parts, a seed
-    listed twice, seeds above ``MAX_SEED`` and more than ``MAX_SEEDS`` seeds (counted before any list is built).
-    """
-    parts = [p.strip() for p in text.split(",")]
+def _int_ranges(text: str, noun: str, max_count: int, max_value: int) -> list[int]:
+    """Whole numbers and ranges ``0-4`` separated by commas, each once, in the given order (see :func:`parse_seeds`)."""
     spans = []
-    for part in parts:
+    for part in (p.strip() for p in text.split(",")):
         match = _SEED_PART.fullmatch(part)
         if match is None:
             raise argparse.ArgumentTypeError(
-                f"seeds are whole numbers >= 0 or ranges like 0-4, separated by commas; {part!r} in {text!r} is not")
+                f"{noun} are whole numbers >= 0 or ranges like 0-4, separated by commas; {part!r} in {text!r} is not")
         lo, dash_hi = int(match.group(1)), match.group(2)
         if dash_hi == "":
             raise argparse.ArgumentTypeError(f"the range {part!r} has no end; write both ends, like 0-4")
         hi = lo if dash_hi is None else int(dash_hi)
         if hi < lo:
             raise argparse.ArgumentTypeError(f"the range {part!r} runs backwards; write it as {hi}-{lo}")
-        if hi > MAX_SEED:
-            raise argparse.ArgumentTypeError(f"a seed is at most {MAX_SEED}, got {part!r}")
+        if hi > max_value:
+            raise argparse.ArgumentTypeError(f"{noun} go up to {max_value}, got {part!r}")
         spans.append((lo, hi))
-    count = sum(hi - lo + 1 for lo, hi in spans)
-    if count > MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"{text!r} is {count:,} seeds; at most {MAX_SEEDS} (each seed is a full "
-                                         "training run)")
-    seeds = [s for lo, hi in spans for s in range(lo, hi + 1)]
+    count = sum(hi - lo + 1 for lo, hi in spans)  # counted before any list is built
+    if count > max_count:
+        raise argparse.ArgumentTypeError(f"{text!r} is {count:,} {noun}; at most {max_count}")
+    values = [v for lo, hi in spans for v in range(lo, hi + 1)]
     seen: set[int] = set()
-    for s in seeds:
-        if s in seen:
-            raise argparse.ArgumentTypeError(f"seed {s} is listed twice in {text!r}")
-        seen.add(s)
-    return seeds
+    for v in values:
+        if v in seen:
+            raise argparse.ArgumentTypeError(f"{v} is listed twice in {text!r}")
+        seen.add(v)
+    return values
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2``, a range ``0-4`` (both ends included) or a mix ``0-4,10``: each seed once, in the given order.
+
+    Refused: an open range (``0-``), a backwards range (``4-0``), negative or non-numeric parts, a seed
+    listed twice, seeds above ``MAX_SEED`` and more than ``MAX_SEEDS`` seeds (each seed is a full training run).
+    """
+    return _int_ranges(text, "seeds", MAX_SEEDS, MAX_SEED)
+
+
+def parse_cpus(text: str) -> frozenset[int]:
+    """A CPU list as ``taskset -c`` takes it (``0``, ``2,3``, ``0-3``): cores this machine lets us use.
+
+    Raises:
+        argparse.ArgumentTypeError: bad syntax, or a core outside this process's affinity mask.
+    """
+    cores = frozenset(_int_ranges(text, "cores", 4096, 4095))
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    if not cores <= usable:
+        raise argparse.ArgumentTypeError(f"cores {sorted(cores - usable)} are not usable here (usable: {sorted(usable)})")
+    return cores
 
 
 def int_at_least(low: int, high: int | None = None):

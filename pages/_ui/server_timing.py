@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -95,6 +95,25 @@ class TimingStore:
         """The server's store; ``APP_TIMING_FILE`` names the JSON-lines sink (appended to)."""
         path = os.environ.get("APP_TIMING_FILE", "").strip()
         return cls(sink=open(path, "a", buffering=1, encoding="utf-8") if path else None)
+
+    @classmethod
+    def replay(cls, lines: Iterable[str], start: float, end: float) -> "TimingStore":
+        """The records of an ``APP_TIMING_FILE`` written between wall-clock times ``start`` and ``end`` (seconds
+        since the epoch), in a store to ask with ``since_s = end - start``: a benchmark's phase, summarised
+        by the same code as the server's panel."""
+        now = [start]
+        store = cls(window_s=math.inf, max_records=10**7, clock=lambda: now[0])
+        for line in lines:
+            record = json.loads(line)
+            if not start <= record["time"] <= end:
+                continue
+            now[0] = record["time"]
+            if record["kind"] == "page":
+                store.page_run(record["page"], record["seconds"])
+            else:
+                store.tick(record["run"], record["steps"], record["wall_s"], record["cpu_s"], record.get("models", 1))
+        now[0] = end
+        return store
 
     def _write(self, record: dict) -> None:
         if self._sink is not None:

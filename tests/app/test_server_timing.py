@@ -89,6 +89,24 @@ def test_records_go_to_the_json_lines_file(tmp_path, monkeypatch):
     assert all(abs(r["time"] - time.time()) < 60 for r in rows)  # wall-clock time, to match a benchmark's phases
 
 
+def test_a_timing_file_replays_into_the_same_summaries_for_a_time_window(tmp_path, monkeypatch):
+    path = tmp_path / "timing.jsonl"
+    monkeypatch.setenv("APP_TIMING_FILE", str(path))
+    store = TimingStore.from_env()
+    store.page_run("ntl_explorer", 9.0)  # before the window
+    time.sleep(0.02)
+    start = time.time()
+    store.page_run("ntl_explorer", 0.5)
+    store.page_run("ntl_explorer", 1.5)
+    store.tick("r1", 10, 1.0, 0.5, models=2)
+    end = time.time()
+    time.sleep(0.02)
+    store.page_run("ntl_explorer", 7.0)  # after it
+    replayed = TimingStore.replay(path.read_text().splitlines(), start, end)
+    assert replayed.page_times(end - start) == {"ntl_explorer": [0.5, 1.5]}
+    assert replayed.run_rates(end - start)["r1"].cpu_share == 0.5
+
+
 def test_busy_note_only_when_measured_and_starved():
     slow = RunRate(steps_per_s=0.2, cpu_share=0.15, ticks=10, tick_seconds=10.0, models=2)
     note = busy_note(slow, expected_share=1.0, steps_left=2 * 1800, since_s=30)

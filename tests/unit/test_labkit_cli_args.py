@@ -5,7 +5,8 @@ import tracemalloc
 import pytest
 
 from labkit import cli_args
-from labkit.cli_args import MAX_SEED, MAX_SEEDS, add_progress_flag, check_jobs, int_at_least, parse_seed, parse_seeds
+from labkit.cli_args import (MAX_SEED, MAX_SEEDS, add_progress_flag, check_jobs, int_at_least, parse_cpus, parse_seed,
+                             parse_seeds)
 
 
 @pytest.mark.parametrize("text, seeds", [
@@ -23,8 +24,8 @@ def test_seed_lists_and_ranges(text, seeds):
 
 @pytest.mark.parametrize("text, message", [
     ("0-", "has no end"),
-    ("0,0", "seed 0 is listed twice"),
-    ("0-4,3", "seed 3 is listed twice"),
+    ("0,0", "0 is listed twice"),
+    ("0-4,3", "3 is listed twice"),
     ("-1", "whole numbers >= 0"),
     ("4-0", "runs backwards"),
     ("", "whole numbers >= 0"),
@@ -32,7 +33,7 @@ def test_seed_lists_and_ranges(text, seeds):
     ("a", "whole numbers >= 0"),
     ("1.5", "whole numbers >= 0"),
     (f"0-{MAX_SEEDS}", f"{MAX_SEEDS + 1:,} seeds; at most {MAX_SEEDS}"),
-    (f"{MAX_SEED + 1}", f"at most {MAX_SEED}"),
+    (f"{MAX_SEED + 1}", f"seeds go up to {MAX_SEED}"),
 ])
 def test_bad_seed_lists_are_refused_with_the_reason(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
@@ -88,3 +89,15 @@ def test_usable_cpus_follows_the_affinity_mask():
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no CPU affinity API on this OS")
     assert cli_args.usable_cpus() == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_cpu_lists_read_like_taskset_and_must_be_usable():
+    import os
+
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count()))
+    assert parse_cpus(f"{usable[0]}") == {usable[0]}
+    assert parse_cpus(f"{usable[0]}-{usable[-1]}") >= set(usable)
+    with pytest.raises(argparse.ArgumentTypeError, match="not usable here"):
+        parse_cpus("4095")
+    with pytest.raises(argparse.ArgumentTypeError, match="has no end"):
+        parse_cpus("0-")
