@@ -12,7 +12,7 @@ Settings: ``nice`` (the default: workers at nice +10 on any core), ``split`` (``
 workers on the last core at normal priority, the server on the others) and ``alone`` (``nice`` without hogs).
 Prints each setting's per-round figures, medians, and the ratio of medians against ``nice``.
 
-Run: ``python benchmarks/busy_machine.py --rounds 2 --train-s 60``
+Run: ``python -m benchmarks.busy_machine --rounds 2 --train-s 60`` (from the repository root)
 """
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classroom_load import CHROMIUM_ARGS, Phase, free_port, open_student, server_side, start_server  # noqa: E402
+from benchmarks.classroom_load import CHROMIUM_ARGS, Phase, free_port, open_student, server_side, start_server
 
 SETTINGS = {"nice": {}, "split": {"APP_TRAINING_CPUS": "1"}, "alone": {}}
 HOG = "while True: pass"

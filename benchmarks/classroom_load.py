@@ -54,11 +54,10 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: the app's modules come from this checkout
-from labkit.cli_args import parse_cpus  # noqa: E402
-from pages._ui.server_timing import TimingStore, percentile  # noqa: E402
+from labkit.cli_args import parse_cpus
+from labkit.timing import TimingStore, percentile
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 CHART = "[data-testid='stPlotlyChart'] .main-svg"

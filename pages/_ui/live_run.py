@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from labkit.timing import TimingStore
 from labkit.workers import RunHandle, RunSpec, backend_from_env, open_run
 from pages._ui.lockstep import TickReport
-from pages._ui.server_timing import TimingStore, server_timing
+from pages._ui.server_timing import server_timing
 from pages._ui.slots import cpu_split_from_env, positive_int_from_env
 
 VIEWS_BUDGET_S = 60.0  # an evaluation (test-split results, sample answers) may take this long, then it is stopped

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.logger import get_logger
 
-from pages._ui.server_timing import TimingStore, percentile
+from labkit.timing import TimingStore, percentile
 from pages._ui.slots import TrainingSlots
 
 LOG_EVERY_S = 60.0

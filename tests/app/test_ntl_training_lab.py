@@ -134,7 +134,7 @@ def test_a_full_page_run_ticks_once_even_with_a_long_fragment_loop(slots, monkey
 
 def test_a_run_starved_by_other_programs_says_so_with_a_measured_estimate(slots, monkeypatch):
     import pages._ui.live_run as live_run
-    from pages._ui.server_timing import TimingStore
+    from labkit.timing import TimingStore
 
     store = TimingStore(clock=lambda: 1000.0)  # a private record: the real ticks of this test land here too
     monkeypatch.setattr(live_run, "server_timing", lambda: store)
