@@ -17,14 +17,6 @@ from pages._ui.slots import TrainingSlots
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class FakeClock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
-
-
 def test_busy_note_only_when_measured_and_starved():
     slow = RunRate(steps_per_s=0.2, cpu_share=0.15, ticks=10, tick_seconds=10.0, models=2)
     note = busy_note(slow, expected_share=1.0, steps_left=2 * 1800, since_s=30)
@@ -96,8 +88,7 @@ def test_app_records_each_page_run_and_the_debug_panel_shows_it():
 
 
 def test_the_log_line_reads_the_store_and_the_slots():
-    clock = FakeClock()
-    store = TimingStore(clock=clock)
+    store = TimingStore(clock=lambda: 1000.0)
     store.page_run("ntl_explorer", 0.4)
     slots = TrainingSlots(2)
     slots.acquire("a")
