@@ -327,7 +327,7 @@ def summary_table(summary: dict, paired: bool = False) -> pd.DataFrame:
     """One row per model: mean [95 % CI] over seeds (or of the paired differences against the baseline)."""
     rows = []
     for label, s in (summary["paired"] if paired else summary["models"]).items():
-        row = {"model": label, "accuracy": _cell(s["accuracy"]),
+        row = {"model": label, "accuracy": _cell(s["accuracy"]), "ECE": _cell(s["ece"]),
                "gap pred. entropy": _cell(s["gap"]["predictive_entropy"]),
                "error AUROC pred. entropy": _cell(s["auroc"]["predictive_entropy"]),
                "gap mutual info": _cell(s["gap"]["mutual_information"]),

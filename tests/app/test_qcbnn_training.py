@@ -356,18 +356,23 @@ def test_multiseed_tab_reads_the_committed_study(tmp_path, monkeypatch):
     assert "Selection seeds" in _texts(at.success) and "attributed to the circuit" in _texts(at.success)
 
 
-def test_multiseed_tab_shows_the_committed_phantom_verdict():
-    """The real committed study (docs/qcbnn_study/): the page says what the rule says, whatever it is."""
+@pytest.mark.parametrize("data", ["breastmnist", "phantom"])
+def test_multiseed_tab_shows_the_committed_verdict(data):
+    """The real committed studies (docs/qcbnn_study/): the page says what the rule says, whatever it is; the
+    paper's own data (BreastMNIST) is shown first when its study is committed."""
     from pages._ui.qcbnn_lab import load_study
     from qcbnn_core.study import best_family, verdict
 
     studies = load_study()
-    if ("confirm", "phantom") not in studies:
-        pytest.skip("no committed phantom confirmation study")
-    summary = studies[("confirm", "phantom")]
-    expected = verdict(summary, best_family(summary))["text"]
+    if ("confirm", data) not in studies:
+        pytest.skip(f"no committed {data} confirmation study")
+    summary = studies[("confirm", data)]
+    expected = verdict(summary, summary.get("selected") or best_family(summary))["text"]
     at = _app()
-    assert at.radio(key="qt_ms_data").value == "phantom" and not at.exception
+    default = "breastmnist" if ("confirm", "breastmnist") in studies else "phantom"
+    assert at.radio(key="qt_ms_data").value == default and not at.exception
+    if data != default:
+        at.radio(key="qt_ms_data").set_value(data).run()
     assert expected in _texts([*at.success, *at.warning])
 
 
