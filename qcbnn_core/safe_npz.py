@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Collection
 
 import numpy as np
@@ -77,7 +78,8 @@ def read_npz(raw: bytes, max_member_bytes: int, required: Collection[str] = (),
             try:
                 with zf.open(info) as fh:
                     out[name] = _read_member(fh, info.file_size, name, max_member_bytes, check)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            # zlib.error: a damaged deflate stream (zipfile passes it through before any CRC check)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as exc:
                 raise ValueError(f"member {name!r} is damaged: {exc}") from None
         return out
 

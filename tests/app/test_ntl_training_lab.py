@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -129,6 +130,26 @@ def test_a_full_page_run_ticks_once_even_with_a_long_fragment_loop(slots, monkey
     assert run.running and _step(run) == 1  # one tick in the run that followed the click, not all 10 steps
     at.run()
     assert run.running and _step(run) == 2 and not at.exception
+
+
+def test_a_run_starved_by_other_programs_says_so_with_a_measured_estimate(slots, monkeypatch):
+    import pages._ui.live_run as live_run
+    from labkit.timing import TimingStore
+
+    store = TimingStore(clock=lambda: 1000.0)  # a private record: the real ticks of this test land here too
+    monkeypatch.setattr(live_run, "server_timing", lambda: store)
+    monkeypatch.setattr(live_training, "server_timing", lambda: store)
+    at = _app(steps="200")
+    at.button(key="lab_start").click().run()
+    run = at.session_state[view.LAB_KEY]
+    assert run.running and not [w for w in at.warning if "busy" in str(w.value)]  # no evidence yet
+    for _ in range(5):  # what the worker reported beside two busy programs: 2 s ticks with 0.3 s of CPU
+        store.tick(run.id, steps=2, wall_s=2.0, cpu_s=0.3, models=2)
+    at.run()
+    note = next(str(w.value) for w in at.warning if "busy" in str(w.value))
+    share = int(re.search(r"got (\d+)% of a CPU core", note).group(1))
+    assert 10 <= share <= 30 and "steps/s per model" in note and re.search(r"needs ≈ \d+ more min", note)
+    assert not at.exception
 
 
 def test_a_finished_run_frees_its_model_and_keeps_its_curves(slots):
@@ -378,3 +399,26 @@ def test_a_paused_run_whose_worker_went_away_keeps_its_curves_and_says_so(slots)
     at.button(key="lab_reset").click().run()
     at.button(key="lab_start").click().run()  # a new run starts from step 0 in a new worker
     assert at.session_state[view.LAB_KEY].running and not at.exception
+
+
+def test_deepmind_task_in_the_picker_with_its_questions_and_difficulty(monkeypatch, tmp_path):
+    monkeypatch.setenv("NTL_DATA_CACHE", str(tmp_path))
+    from ntl_core.deepmind import DeepMindTask
+
+    monkeypatch.setattr(DeepMindTask, "train_size", 300)  # the default set (50,000) takes a minute to generate
+    at = _app(task="dm:numbers__place_value", difficulty="easy")
+    assert not at.exception
+    assert at.session_state["lab_task"] == "dm:numbers__place_value" and at.session_state["lab_difficulty"] == "easy"
+    picker = at.selectbox(key="lab_task")
+    assert "DeepMind: name one digit of a number (its place value) (numbers__place_value)" in picker.options
+    # Three of the generator's interpolation questions, as a student reads them, with their answers.
+    from ntl_core.deepmind import example_questions
+
+    shown = _texts(at.caption)
+    for q, a in example_questions("numbers__place_value", 3):
+        assert f"*{q}* → **{a}**" in shown
+    assert at.slider(key="lab_digits").disabled and not at.selectbox(key="lab_difficulty").disabled
+    at.button(key="lab_step").click().run()
+    assert not at.exception
+    lab = at.session_state[view.LAB_KEY].handle.target
+    assert lab.trainers["ce"].task.name == "dm:numbers__place_value" and lab.trainers["ce"].task.difficulty == "easy"
