@@ -36,9 +36,9 @@ from ntl_core.losses import NTLoss, NTLossDotProduct
 from ntl_core.number_tokens import VocabSource
 
 FUSED_REDUCTIONS = ("mean", "sum")
-# Default chunk: this many logits (256 MiB in float32). Large enough that the three products run
-# near full speed on CPU (small chunks lose BLAS efficiency), small enough that one chunk is a
-# fraction of the N × V logits it replaces at language-model sizes.
+# Default chunk: this many logits (256 MiB in float32), ≈ 1300 tokens at V = 50k. Small chunks cost
+# BLAS efficiency (on the 2-core dev box a 256-token head product ran at about half the FLOP rate of
+# a 1024–2048-token one); the chunk is still a small fraction of the N × V logits it replaces.
 CHUNK_ELEMENTS = 1 << 26
 
 
