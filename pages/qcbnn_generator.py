@@ -4,7 +4,8 @@ import streamlit as st
 from pages._ui.common import sidebar
 from pages._ui.tour import tour_banner
 from pages._ui.glossary import GENERATOR_TERMS, glossary_expander
-from pages._ui.qcbnn_gen_view import controls, current_draw, diagram, explainer, init_state, many, step_through
+from pages._ui.qcbnn_gen_view import (controls, current_draw, diagram, explainer, init_state, many, step_through,
+                                      weights_link)
 
 seed = sidebar()
 st.title("Quantum weight generator")
@@ -22,3 +23,4 @@ if choice is not None:
     step_through(draw)
     st.subheader("Many draws")
     many(cfg, mechanism, seed, draw)
+    weights_link()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from urllib.parse import urlencode
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -301,3 +302,17 @@ def explainer() -> None:
     )
     st.caption("What to do: pick an ansatz, press **Next step** to follow one draw from noise to the 16 kernels, "
                "then scroll down to see thousands of draws against the prior.")
+
+
+def weights_link() -> None:
+    """Where these weights go next: the training page on BreastMNIST, with the chosen preset when there is one.
+
+    A plain link to the page's URL (not ``st.page_link``, which needs the page registered by the app's
+    navigation and so fails when this page runs on its own, as in tests and notebooks' previews).
+    """
+    params = {"data": "breastmnist"}
+    if st.session_state.get("gen_preset") in ANSATZ_PRESETS:
+        params["ansatz"] = st.session_state["gen_preset"]
+    st.markdown(f"➡️ [What these weights do: train a CNN whose convolution weights come from this kind of circuit, "
+                f"on BreastMNIST (real breast-ultrasound images), beside a classical Bayesian CNN]"
+                f"(qcbnn_training?{urlencode(params)})")

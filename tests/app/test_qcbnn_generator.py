@@ -230,3 +230,13 @@ def test_preset_box_clears_when_the_ansatz_leaves_the_preset():
     assert any("bitstring probabilities factorise" in c.value for c in at.caption)
     assert any("Born rule" in e.proto.label or "Glossary" in e.proto.label for e in at.expander)
     assert "**bin + jitter**" in " ".join(m.value for m in at.markdown)
+
+
+def test_what_these_weights_do_links_to_training_on_breastmnist():
+    at = _app()
+    link = next(m.value for m in at.markdown if "What these weights do" in m.value)
+    assert link.endswith("(qcbnn_training?data=breastmnist)")  # no preset chosen: the page's own default circuit
+    at.selectbox(key="gen_preset").set_value("ry_crx").run()
+    assert not at.exception
+    link = next(m.value for m in at.markdown if "What these weights do" in m.value)
+    assert "BreastMNIST" in link and "(qcbnn_training?data=breastmnist&ansatz=ry_crx)" in link
