@@ -288,13 +288,16 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None)
         A :class:`QCBNNDataset`; labels are flipped to 1 = malignant, 0 = normal/benign.
 
     Raises:
-        ValueError: missing file, not an npz, missing keys, wrong shapes/dtypes/labels, or a split
-            without both classes in training.
+        ValueError: missing file, not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, or a
+            split that is empty or holds one class only (training needs both; accuracy per class, AUROC
+            and the uncertainty gap are undefined on a one-class validation or test split).
     """
     arrays = _read_npz(source)
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
-    if len(torch.unique(train.y)) < 2:
-        raise ValueError("train_labels must contain both classes")
+    for name, split in (("train", train), ("val", val), ("test", test)):
+        if len(torch.unique(split.y)) < 2:
+            raise ValueError(f"{name}_labels must contain both classes (malignant and normal/benign); "
+                             f"the {name} split has {len(split)} example(s) of {len(torch.unique(split.y))} class(es)")
     return QCBNNDataset(
         name="breastmnist", kind="image", train=train, val=val, test=test,
         class_names=("normal/benign", "malignant"), synthetic=False,

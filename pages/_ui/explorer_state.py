@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ntl_core.scoring import DISTRIBUTION_PRESETS, LOGIT_LIMIT, N_DIGITS, check_number, parse_distribution
-from pages._ui.url_spec import UrlSpec, choice, choices, floats, integer, number, text
+from pages._ui.url_spec import UrlSpec, choice, choices, floats, integer, number, on_grid, text
 
 MODES = ("digit", "number")
 TEMP_MIN, TEMP_MAX, TEMP_STEP = 0.1, 5.0, 0.1
@@ -36,7 +36,7 @@ def _logits(raw: str) -> list[float]:
     values = floats(raw)
     if len(values) != N_DIGITS or not all(abs(v) <= LOGIT_LIMIT for v in values):
         raise ValueError(raw)
-    return [round(v, LOGIT_DECIMALS) for v in values]
+    return [on_grid(v, LOGIT_DECIMALS) for v in values]
 
 
 def _typed_distribution(raw: str) -> str:
@@ -50,7 +50,8 @@ URL = UrlSpec(
     choice("preset", "preset", DISTRIBUTION_PRESETS),
     integer("target", "target", 0, N_DIGITS - 1),
     number("temperature", "temp", TEMP_MIN, TEMP_MAX, decimals=1),
-    text("logits", "logits", _logits, f"{N_DIGITS} comma-separated numbers within ±{LOGIT_LIMIT:g}",
+    text("logits", "logits", _logits,
+         f"{N_DIGITS} comma-separated numbers within ±{LOGIT_LIMIT:g}, at most {LOGIT_DECIMALS} decimal places",
          encode=lambda v: ",".join(f"{x:g}" for x in v)),
     text("probs", "probs", _typed_distribution, "ten weights, one per digit"),
     text("number", "number", check_number, "a whole number"),

@@ -1,0 +1,85 @@
+"""Small, valid run directories written by the cores' own writers (no training), and zips of them.
+
+A QCBNN run comes from :func:`qcbnn_core.runs.save_run` fed a stand-in trainer whose predictions are
+fixed random probabilities scored by the library's :func:`~qcbnn_core.metrics.evaluate`; an NTL run
+from :func:`ntl_core.runs.write_history`. Tests then break one field at a time.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from ntl_core.runs import write_history
+from ntl_core.train_config import TrainConfig as NTLConfig
+from qcbnn_core.data import make_phantom
+from qcbnn_core.metrics import evaluate
+from qcbnn_core.models import ModelConfig
+from qcbnn_core.runs import save_run
+from qcbnn_core.trainer import TrainConfig
+
+
+def write_qcbnn_run(folder: Path, epochs: int = 2, n_test: int = 12, draws: int = 4, kind: str = "qcbnn") -> Path:
+    """A complete QCBNN run directory (``model.pt`` holds an empty state dict)."""
+    data = make_phantom(seed=0, splits=(4, 4, n_test))
+    rng = np.random.default_rng(0)
+    probs = torch.from_numpy(rng.dirichlet((1.0, 1.0), size=(draws, n_test)).astype(np.float32))
+    history = [{"epoch": e, "step": 2 * e, "train_loss": 1.0 / e, "val_accuracy": 0.5, "val_ece": 0.1}
+               for e in range(1, epochs + 1)]
+    trainer = SimpleNamespace(
+        data=data, model_cfg=ModelConfig(kind=kind), cfg=TrainConfig(epochs=epochs), device="cpu",
+        epoch_index=epochs, history=history, step_history=[{"step": 1, "epoch": 1, "loss": 0.7}],
+        predict=lambda split: probs, model=SimpleNamespace(state_dict=dict),
+        weight_snapshots=[rng.normal(size=(8, 64)).astype(np.float32) for _ in range(epochs + 1)])
+    return save_run(trainer, folder, {"test": evaluate(probs, data.test.y, n_boot=20),
+                                      "val": evaluate(probs[:, :4], data.val.y, n_boot=20)})
+
+
+def write_ntl_run(folder: Path, loss: str = "ce", seed: int = 0, steps: int = 4) -> Path:
+    """An NTL run directory without weights: train rows and interpolation eval rows."""
+    rows = [{"step": s, "loss": 1.0 / s, "lr": 1e-3, "time": 0.1 * s} for s in range(1, steps + 1)]
+    rows += [{"step": s, "split": "interpolation", "exact_match": 0.5, "digit_acc": 0.7, "valid": 1.0, "mae": 3.0,
+              "mape": 0.2, "r2": 0.9} for s in (2, steps)]
+    return write_history(folder, NTLConfig(loss=loss, seed=seed, steps=steps, device="cpu"), rows)
+
+
+def edit_json(path: Path, change) -> None:
+    """Rewrite a JSON file with ``change(obj)`` applied in place."""
+    obj = json.loads(path.read_text())
+    change(obj)
+    path.write_text(json.dumps(obj))
+
+
+def zip_folder(folder: Path, extra: dict[str, bytes] | None = None) -> bytes:
+    """The folder zipped under its own name (as a student would zip it), plus ``extra`` members."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder.parent).as_posix())
+        for name, raw in (extra or {}).items():
+            zf.writestr(name, raw)
+    return buf.getvalue()
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def bomb_member(zf: zipfile.ZipFile, name: str, nbytes: int) -> None:
+    """A ``.npy`` member of ``nbytes`` zeros written in chunks: tiny compressed, large decoded."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (nbytes,)})
+    with zf.open(name, "w", force_zip64=True) as fh:
+        fh.write(header.getvalue())
+        chunk = b"\0" * (1 << 20)
+        while nbytes > 0:
+            fh.write(chunk[:nbytes])
+            nbytes -= len(chunk)
