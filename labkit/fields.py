@@ -71,8 +71,17 @@ def mapping(value: Any, field: str, required: Collection[str] = ()) -> Mapping[s
 def items(value: Any, field: str, lo: int = 0, hi: int = 10**6) -> list:
     """A JSON list of ``lo`` to ``hi`` items."""
     if not isinstance(value, list) or not lo <= len(value) <= hi:
-        raise fail(field, f"a list of {lo} to {hi:,} items", value)
+        raise fail(field, f"a list of {lo} items" if lo == hi else f"a list of {lo} to {hi:,} items", value)
     return value
+
+
+def config_numbers(values: Mapping[str, Any], defaults: Any, field: str) -> None:
+    """Type-check the fields of a config dict whose dataclass default is a number (``null`` allowed where the
+    default is ``None``), so a string there is named as such before the config's own checks compare it."""
+    for name, value in values.items():
+        default = getattr(defaults, name, None)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            number(value, f"{field}.{name}", whole=isinstance(default, int))
 
 
 def array(value: np.ndarray, field: str, ndim: int, kinds: str, lo: float = -math.inf, hi: float = math.inf,

@@ -53,13 +53,14 @@ def _is_our_run(folder: Path) -> bool:
 
 def written_by_us(folder: Path) -> bool:
     """Whether ``folder`` is empty, one run directory, or a comparison (``summary.json`` and run
-    directories) that this project wrote; symbolic links inside count as foreign."""
+    directories, or empty folders) that this project wrote; symbolic links inside count as foreign."""
     try:
         entries = list(os.scandir(folder))
         if not entries or _is_our_run(folder):
             return True
         return all((e.name == SUMMARY and e.is_file(follow_symlinks=False))
-                   or (e.is_dir(follow_symlinks=False) and _is_our_run(Path(e.path))) for e in entries)
+                   or (e.is_dir(follow_symlinks=False) and (not any(os.scandir(e.path)) or _is_our_run(Path(e.path))))
+                   for e in entries)
     except OSError:
         return False
 

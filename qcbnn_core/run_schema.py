@@ -72,6 +72,8 @@ def _config(config: Mapping[str, Any]) -> None:
             sizes = f.mapping(data[split], f"data.{split}", ("n", "n_positive"))
             size = f.number(sizes["n"], f"data.{split}.n", 0, 10**7, whole=True)
             f.number(sizes["n_positive"], f"data.{split}.n_positive", 0, size, whole=True)
+    f.config_numbers(f.mapping(config["model"], "model"), ModelConfig(), "model")
+    f.config_numbers(f.mapping(config["train"], "train"), TrainConfig(), "train")
     try:
         model = ModelConfig.from_dict(config["model"])
         preset(model.ansatz, **model.ansatz_overrides)

@@ -12,6 +12,7 @@ archive fails its CRC check), and corrupt compressed data is refused like any ot
 from __future__ import annotations
 
 import io
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Collection
@@ -36,8 +37,8 @@ def _header(fh, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=NPY_HEADER_MAX)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-        raise ValueError(f"member {name!r} is not a readable .npy array ({exc})") from None
+    except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:  # numpy parses it as Python
+        raise ValueError(f"member {name!r} is not a readable .npy array ({type(exc).__name__})") from None
     return tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype)
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -75,11 +77,40 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def bomb_member(zf: zipfile.ZipFile, name: str, nbytes: int) -> None:
     """A ``.npy`` member of ``nbytes`` zeros written in chunks: tiny compressed, large decoded."""
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (nbytes,)})
     with zf.open(name, "w", force_zip64=True) as fh:
-        fh.write(header.getvalue())
+        fh.write(_npy_header(nbytes))
         chunk = b"\0" * (1 << 20)
         while nbytes > 0:
             fh.write(chunk[:nbytes])
             nbytes -= len(chunk)
+
+
+def _npy_header(nbytes: int) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (nbytes,)})
+    return header.getvalue()
+
+
+def bomb_npz(names: list[str], nbytes: int) -> bytes:
+    """An ``.npz`` whose members ``names`` each hold ``nbytes`` zeros (the crafted run file of issue 22: 760
+    members of 64 MB). One member is deflated and its bytes repeated, so building it takes a second."""
+    deflate, crc, size, parts = zlib.compressobj(9, zlib.DEFLATED, -15), 0, 0, []
+    chunk, left = b"\0" * (1 << 20), nbytes
+    for piece in (_npy_header(nbytes),):
+        crc, size = zlib.crc32(piece, crc), size + len(piece)
+        parts.append(deflate.compress(piece))
+    while left > 0:
+        piece = chunk[:left]
+        crc, size, left = zlib.crc32(piece, crc), size + len(piece), left - len(piece)
+        parts.append(deflate.compress(piece))
+    data = b"".join(parts) + deflate.flush()
+    out, central = io.BytesIO(), []
+    for name in (f"{n}.npy".encode() for n in names):
+        central.append(struct.pack("<4s6H3I5H2I", b"PK\1\2", 20, 20, 0, 8, 0, 0, crc, len(data), size, len(name),
+                                   0, 0, 0, 0, 0, out.tell()) + name)
+        out.write(struct.pack("<4s5H3I2H", b"PK\3\4", 20, 0, 8, 0, 0, crc, len(data), size, len(name), 0) + name)
+        out.write(data)
+    start = out.tell()
+    out.write(b"".join(central))
+    out.write(struct.pack("<4s4H2IH", b"PK\5\6", 0, 0, len(names), len(names), out.tell() - start, start, 0))
+    return out.getvalue()
