@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ntl_core.scoring import DISTRIBUTION_PRESETS, LOGIT_LIMIT, N_DIGITS, check_number, parse_distribution
+from pages._ui.plain_text import plain
 from pages._ui.url_spec import UrlSpec, choice, choices, floats, integer, number, on_grid, text
 
 MODES = ("digit", "number")
@@ -68,10 +69,17 @@ def parse_query(params: Mapping[str, object]) -> tuple[ExplorerState, list[str]]
         params: e.g. ``st.query_params.to_dict()``.
 
     Returns:
-        The state and a list of human-readable warnings (one per rejected parameter).
+        The state and a list of human-readable warnings (one per rejected parameter, and one per
+        parameter of the other mode, which is kept but not shown).
     """
     values, warnings = URL.parse(params)
-    return ExplorerState(**values), warnings
+    state = ExplorerState(**values)
+    other = NUMBER_FIELDS if state.mode == "digit" else DIGIT_FIELDS  # to_query leaves these out of the link
+    for key in (k for k in other if k in values):
+        shown = URL[key].encode(values[key])
+        warnings.append(plain(f"The link's {URL[key].name}={shown!r} belongs to the other mode; it is kept for when "
+                              "you switch, and left out of the link until then."))
+    return state, warnings
 
 
 def to_query(state: ExplorerState) -> dict[str, str]:

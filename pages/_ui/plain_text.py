@@ -15,8 +15,8 @@ NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
 def plain(text: object, max_chars: int | None = None) -> str:
-    """``text`` as Markdown that renders as that text, on one line (cut to ``max_chars`` with "…")."""
-    line = " ".join(str(text).split())
+    """``text`` as Markdown that renders as that text, its lines joined into one (cut to ``max_chars`` with "…")."""
+    line = " ".join(str(text).splitlines())
     if max_chars is not None and len(line) > max_chars:
         line = line[:max_chars] + "…"
     return PUNCTUATION.sub(r"\\\1", line)
