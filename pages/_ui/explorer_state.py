@@ -56,7 +56,7 @@ URL = UrlSpec(
          encode=lambda v: ",".join(f"{x:g}" for x in v)),
     text("probs", "probs", _typed_distribution, "ten weights, one per digit"),
     text("number", "number", check_number, "a whole number"),
-    choices("position_presets", "presets", DISTRIBUTION_PRESETS),
+    choices("position_presets", "presets", DISTRIBUTION_PRESETS, unique=False),  # one per digit position
 )
 DIGIT_FIELDS = ("preset", "target", "logits", "probs")  # in the link only in the one-digit mode
 NUMBER_FIELDS = ("number", "position_presets")  # only in the whole-number mode

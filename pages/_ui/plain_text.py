@@ -16,7 +16,7 @@ NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 def plain(text: object, max_chars: int | None = None) -> str:
     """``text`` as Markdown that renders as that text, its lines joined into one (cut to ``max_chars`` with "…")."""
-    line = " ".join(str(text).splitlines())
+    line = " ".join(str(text).splitlines()).replace("\t", " ").strip()  # leading blanks would make a code block
     if max_chars is not None and len(line) > max_chars:
         line = line[:max_chars] + "…"
     return PUNCTUATION.sub(r"\\\1", line)

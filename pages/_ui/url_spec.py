@@ -120,18 +120,20 @@ def choice(key: str, name: str, options: Iterable[Any], convert: Callable[[str],
     return Param(key, name, parse, f"one of {shown}", options=options)
 
 
-def choices(key: str, name: str, options: Iterable[str]) -> Param:
-    """A non-empty comma-separated list of ``options``, each at most once, no empty item."""
+def choices(key: str, name: str, options: Iterable[str], unique: bool = True) -> Param:
+    """A non-empty comma-separated list of ``options``, no empty item, each at most once when ``unique``
+    (a link's repeated or empty item is refused, not cleaned up in silence)."""
     options = tuple(options)
 
     def parse(raw: str) -> list[str]:
         values = raw.split(",")
-        if not set(values) <= set(options) or len(set(values)) != len(values):
+        if not set(values) <= set(options) or (unique and len(set(values)) != len(values)):
             raise ValueError(raw)
         return values
 
-    return Param(key, name, parse, f"a comma-separated list of {', '.join(options)}, each at most once",
-                 encode=",".join, options=options)
+    once = ", each at most once" if unique else ""
+    return Param(key, name, parse, f"a comma-separated list of {', '.join(options)}{once}", encode=",".join,
+                 options=options)
 
 
 def flag(key: str, name: str) -> Param:

@@ -296,6 +296,27 @@ def test_open_run_directory(tmp_path, monkeypatch):
     assert "Run directories do not store the test images" in _texts(at.caption)
 
 
+def test_a_malformed_or_hostile_run_upload_gets_a_plain_message_and_a_safe_name(tmp_path, monkeypatch):
+    """Issue 22: malformed run zips crashed the page; folder names and messages are user text."""
+    from markdown_it import MarkdownIt
+    from tests.unit.run_doubles import edit_json, write_qcbnn_run, zip_folder
+
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path / "empty"))
+    bad = write_qcbnn_run(tmp_path / "bad" / "run")
+    edit_json(bad / "config.json", lambda c: c["train"].update(epochs="[x](https://evil.example)"))
+    hostile = write_qcbnn_run(tmp_path / "ok" / "[Your account expired](https:evil.example)")
+    at = _app()
+    at.file_uploader(key="qt_run_zip").set_value(("bad.zip", zip_folder(bad), "application/zip"))
+    at.button(key="qt_run_open").click().run()
+    assert not at.exception and "qt_runs" not in at.session_state
+    html = MarkdownIt("commonmark").render(at.error[0].value)
+    assert "train.epochs: expected a whole number" in html and "<a" not in html and "/tmp" not in html
+    at.file_uploader(key="qt_run_zip").set_value(("ok.zip", zip_folder(hostile), "application/zip"))
+    at.button(key="qt_run_open").click().run()
+    assert not at.exception and not at.error
+    assert list(at.session_state["qt_runs"]) == ["QCBNN (_Your_account_expired_https_evil.example_)"]
+
+
 # ----------------------------------------------------------------------------- multi-seed verdict, names, glossary
 def _study_summary(q_gaps, b_gaps, c_gaps) -> dict:
     """A multi-seed summary as the CLI writes it (strict JSON: NaN → null)."""

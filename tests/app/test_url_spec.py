@@ -7,6 +7,7 @@ from markdown_it import MarkdownIt
 
 from pages._ui import common, explorer_state, ntl_lab_view, qcbnn_gen_view, qcbnn_train_view, tour
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text, whole
+from tests.app.page_text import shown
 
 SPEC = UrlSpec(
     integer("p_n", "n", 1, 6), number("p_x", "x", 0.1, round(math.pi, 2), decimals=2), choice("p_c", "c", ("a", "b")),
@@ -35,11 +36,6 @@ def test_each_bad_value_is_skipped_with_a_warning_naming_it(name, raw, expect):
     values, warnings = SPEC.parse({**good, name: raw})
     assert values == SPEC.parse(good)[0]  # the other parameters still apply
     assert len(warnings) == 1 and f"{name}={raw!r}" in shown(warnings[0]) and expect in shown(warnings[0])
-
-
-def shown(markdown: str) -> str:
-    """What a reader sees of escaped Markdown."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 ALL_SPECS = [ntl_lab_view.URL, qcbnn_gen_view.URL, qcbnn_train_view.URL, explorer_state.URL, common.SEED_URL,
