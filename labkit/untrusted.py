@@ -12,6 +12,7 @@ Messages name the file by the name the caller gives (``"predictions.npz"``), nev
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import stat
@@ -72,6 +73,8 @@ def open_regular(path: Path, what: str) -> BinaryIO:
     except OSError as err:
         if err.errno == errno.ELOOP or Path(path).is_symlink():
             raise ValueError(f"{what} is a symbolic link; run files are read without following links") from None
+        if err.errno == errno.ENOENT:
+            raise ValueError(f"{what} is missing") from None
         raise ValueError(f"{what}: cannot open it ({err.strerror or 'error'})") from None
     fh = os.fdopen(fd, "rb")
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -150,8 +153,13 @@ def read_json(path: Path, budget: Budget, what: str) -> Any:
 
 
 def read_jsonl(path: Path, budget: Budget, what: str) -> list[tuple[int, Any]]:
-    """``(line number, value)`` for each non-blank line of a JSON-lines file, within ``budget``'s bytes and rows."""
-    lines = [(n, line) for n, line in enumerate(_text(read_bytes(path, budget, what), what).splitlines(), 1)
-             if line.strip()]
-    budget.charge_rows(len(lines), what)
-    return [(n, parse_json(line, budget, f"{what} line {n}")) for n, line in lines]
+    """``(line number, value)`` for each non-blank line of a JSON-lines file, within ``budget``'s bytes and rows.
+
+    The rows are counted (as line breaks) and charged before any line is split off or parsed.
+    """
+    raw = read_bytes(path, budget, what)
+    budget.charge_rows(raw.count(b"\n") + (not raw.endswith(b"\n")), what)
+    text = _text(raw, what)
+    del raw
+    return [(n, parse_json(line, budget, f"{what} line {n}")) for n, line in enumerate(io.StringIO(text), 1)
+            if line.strip()]

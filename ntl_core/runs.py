@@ -94,9 +94,6 @@ def load_run(run_dir: str | Path, budget: Budget | None = None, name: str = "") 
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir} is not a directory")
     budget = budget or Budget()
-    for part in (CONFIG, METRICS):
-        if not is_regular_file(run_dir / part):
-            raise ValueError(f"{name}{part}: missing (symbolic links are not followed)")
     raw = read_json(run_dir / CONFIG, budget, name + CONFIG)
     try:
         version, fields = unstamp(raw, KIND, FORMAT_VERSION, {None: 1})

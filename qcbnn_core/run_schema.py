@@ -26,7 +26,12 @@ PREDICTION_MEMBERS = ("probs", *PER_SAMPLE)
 SCORES = {"accuracy": (0, 1), "balanced_accuracy": (0, 1), "auroc": (0, 1), "nll": (0, math.inf),
           "brier": (0, 2), "ece": (0, 1)}
 GAP_FIELDS = ("gap", "ci_low", "ci_high", "mean_wrong", "mean_right")
-MAX_EPOCHS = 100_000
+# What a viewer can draw (every test input is a point in a chart); far above any run of this project
+# (BreastMNIST's test split has 156 images, the page's runs draw at most 128 weight samples).
+MAX_TEST_INPUTS = 20_000
+MAX_DRAWS = 4096
+MAX_WEIGHTS = 4096
+MAX_EPOCHS = 10_000
 MAX_INPUT_SIDE = 4096
 ROUND_OFF = 1e-6  # float32 probabilities may pass 1 by a few ulps
 
@@ -110,7 +115,7 @@ def _history(history: Any) -> int:
     for i, row in enumerate(epochs):
         if _row(row, f"epochs[{i}]", "epoch") != i + 1:
             raise ValueError(f"epochs[{i}].epoch: expected {i + 1} (epochs are numbered 1, 2, …)")
-    for i, row in enumerate(f.items(history.get("steps", []), "steps", 0, 10**7)):
+    for i, row in enumerate(f.items(history.get("steps", []), "steps", 0, 10**6)):
         _row(row, f"steps[{i}]", "step")
     return len(epochs)
 
@@ -128,8 +133,8 @@ def _metrics(metrics: Any) -> int:
 
 
 def _evaluation(ev: Mapping[str, Any], name: str) -> int:
-    n = f.number(ev["n"], f"{name}.n", 1, 10**7, whole=True)
-    f.number(ev["n_samples"], f"{name}.n_samples", 1, 10**6, whole=True)
+    n = f.number(ev["n"], f"{name}.n", 1, MAX_TEST_INPUTS, whole=True)
+    f.number(ev["n_samples"], f"{name}.n_samples", 1, MAX_DRAWS, whole=True)
     for key, (lo, hi) in SCORES.items():
         f.number(ev.get(key), f"{name}.{key}", lo, hi, missing_ok=True)
     aurocs = f.mapping(ev.get("error_auroc", {}), f"{name}.error_auroc")
@@ -171,9 +176,9 @@ def _predictions(pred: Mapping[str, np.ndarray], n: int) -> None:
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
     probs = f.array(pred["probs"], "probs", 3, "f", 0, 1 + ROUND_OFF)
-    if probs.shape[1:] != (n, 2):
-        raise ValueError(f"probs: expected shape (draws, {n}, 2) for the {n} test inputs of metrics.json, "
-                         f"got {probs.shape}")
+    if probs.shape[1:] != (n, 2) or probs.shape[0] > MAX_DRAWS:
+        raise ValueError(f"probs: expected shape (draws ≤ {MAX_DRAWS}, {n}, 2) for the {n} test inputs of "
+                         f"metrics.json, got {probs.shape}")
     for key in PER_SAMPLE:
         whole = key in ("pred", "correct", "label")
         arr = f.array(pred[key], key, 1, "biu" if whole else "f", 0, 1 if whole else 1 + ROUND_OFF)
@@ -185,6 +190,9 @@ def _predictions(pred: Mapping[str, np.ndarray], n: int) -> None:
 
 def _snapshots(snapshots: np.ndarray, epochs: int) -> None:
     f.array(snapshots, "snapshots", 3, "f")
+    if snapshots.shape[1] > MAX_DRAWS or snapshots.shape[2] > MAX_WEIGHTS:
+        raise ValueError(f"snapshots: expected at most {MAX_DRAWS} draws of at most {MAX_WEIGHTS} weights, "
+                         f"got shape {snapshots.shape}")
     if snapshots.shape[0] != epochs + 1:
         raise ValueError(f"snapshots: expected {epochs + 1} saved draws (before training and after each of the "
                          f"{epochs} epochs in history.json), got {snapshots.shape[0]}")

@@ -116,9 +116,13 @@ def load_run(path: str | os.PathLike, need_model: bool = True, budget: Budget | 
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ValueError(f"run directory not found: {root}")
-    missing = [f for f in RUN_FILES if not is_regular_file(root / f) and (need_model or f != "model.pt")]
+    wanted = [f for f in RUN_FILES if need_model or f != "model.pt"]
+    links = [f for f in wanted if (root / f).is_symlink()]
+    if links:
+        raise ValueError(f"{links[0]} is a symbolic link; run files are read without following links")
+    missing = [f for f in wanted if not is_regular_file(root / f)]
     if missing:
-        raise ValueError(f"not a complete qcbnn run directory; missing {missing} (symbolic links are not followed)")
+        raise ValueError(f"not a complete qcbnn run directory; missing {missing}")
     budget = budget or Budget()
     config, history, metrics = (read_json(root / name, budget, name)
                                 for name in ("config.json", "history.json", "metrics.json"))

@@ -11,6 +11,7 @@ import json
 import struct
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,18 +20,24 @@ import torch
 
 from ntl_core.runs import write_history
 from ntl_core.train_config import TrainConfig as NTLConfig
-from qcbnn_core.data import make_phantom
+from qcbnn_core.data import Split, make_phantom
 from qcbnn_core.metrics import evaluate
 from qcbnn_core.models import ModelConfig
 from qcbnn_core.runs import save_run
 from qcbnn_core.trainer import TrainConfig
 
 
-def write_qcbnn_run(folder: Path, epochs: int = 2, n_test: int = 12, draws: int = 4, kind: str = "qcbnn") -> Path:
-    """A complete QCBNN run directory (``model.pt`` holds an empty state dict)."""
-    data = make_phantom(seed=0, splits=(4, 4, n_test))
+def write_qcbnn_run(folder: Path, epochs: int = 2, n_test: int = 12, draws: int = 4, kind: str = "qcbnn",
+                    flat: bool = False) -> Path:
+    """A complete QCBNN run directory (``model.pt`` holds an empty state dict); ``flat``: every probability 0.5
+    (compresses to almost nothing, for size tests)."""
+    data = make_phantom(seed=0, splits=(4, 4, 12))
+    if n_test != 12:  # phantom images are slow to draw: repeat the 12
+        reps = -(-n_test // 12)
+        data = replace(data, test=Split(data.test.x.repeat(reps, 1, 1, 1)[:n_test], data.test.y.repeat(reps)[:n_test]))
     rng = np.random.default_rng(0)
-    probs = torch.from_numpy(rng.dirichlet((1.0, 1.0), size=(draws, n_test)).astype(np.float32))
+    probs = np.full((draws, n_test, 2), 0.5) if flat else rng.dirichlet((1.0, 1.0), size=(draws, n_test))
+    probs = torch.from_numpy(probs.astype(np.float32))
     history = [{"epoch": e, "step": 2 * e, "train_loss": 1.0 / e, "val_accuracy": 0.5, "val_ece": 0.1}
                for e in range(1, epochs + 1)]
     trainer = SimpleNamespace(
