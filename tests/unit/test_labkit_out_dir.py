@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labkit import out_dir
-from labkit.out_dir import check_out, staged_out, written_by_us
+from labkit.out_dir import check_out, staged_out
 from tests.unit.run_doubles import write_ntl_run, write_qcbnn_run
 
 
@@ -32,6 +32,8 @@ def test_a_folder_of_user_files_is_never_replaced(tmp_path):
 
 
 def test_a_user_file_inside_a_run_directory_keeps_it_from_being_replaced(tmp_path):
+    from labkit.out_dir import written_by_us
+
     run = write_qcbnn_run(tmp_path / "run")
     assert written_by_us(run)
     (run / "notes.txt").write_text("mine")

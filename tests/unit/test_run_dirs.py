@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from labkit.untrusted import Budget, is_regular_file
 from pages._ui import run_dirs
 from pages._ui.run_dirs import REFUSED, check_zip, list_runs, load_upload, open_listed
 
@@ -181,6 +180,8 @@ def test_messages_never_show_the_servers_folders(root, tmp_path):
 
 
 def test_the_upload_budget_counts_the_unpacked_files(monkeypatch):
+    from labkit.untrusted import Budget
+
     monkeypatch.setattr(run_dirs, "Budget", lambda: Budget(max_bytes=1000))
     raw = _zip({"run/config.json": b"{}", "run/big.bin": b"x" * 2000})
     with pytest.raises(ValueError, match="run/big.bin: unpacking it would take .* past its budget of 1,000"):
@@ -188,6 +189,8 @@ def test_the_upload_budget_counts_the_unpacked_files(monkeypatch):
 
 
 def test_a_listed_run_whose_config_is_a_symlink_is_not_listed(root, tmp_path):
+    from labkit.untrusted import is_regular_file
+
     (root / "sneaky").mkdir()
     (root / "sneaky" / "config.json").symlink_to(tmp_path / "secret" / "config.json")
     listed = list_runs(root, lambda p: is_regular_file(p / "config.json"))

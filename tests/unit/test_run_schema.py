@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from labkit.untrusted import MAX_HISTORY_ROWS, Budget
 from ntl_core.runs import load_run as load_ntl, load_runs
 from qcbnn_core.runs import load_run
 from tests.unit.run_doubles import edit_json, npz_bytes, write_ntl_run, write_qcbnn_run
@@ -117,6 +116,8 @@ def test_null_metrics_read_as_nan(tmp_path):
 
 def test_a_history_over_the_row_budget_is_refused_before_its_rows_are_parsed(tmp_path):
     """Issue 22: a 3 MB zip of 1.19 M rows cost 1.17 GB in the loader."""
+    from labkit.untrusted import MAX_HISTORY_ROWS
+
     run = write_ntl_run(tmp_path / "run")
     (run / "metrics.jsonl").write_text('{"step": 1}\n' * (MAX_HISTORY_ROWS + 1))
     with pytest.raises(ValueError, match=f"more than {MAX_HISTORY_ROWS:,} rows"):
@@ -124,6 +125,8 @@ def test_a_history_over_the_row_budget_is_refused_before_its_rows_are_parsed(tmp
 
 
 def test_runs_of_a_comparison_share_one_budget(tmp_path):
+    from labkit.untrusted import Budget
+
     for seed in range(3):
         write_ntl_run(tmp_path / "cmp" / f"ce-seed{seed}", seed=seed, steps=40)
     assert len(load_runs(tmp_path / "cmp")) == 3
@@ -133,6 +136,8 @@ def test_runs_of_a_comparison_share_one_budget(tmp_path):
 
 def test_json_that_would_explode_in_memory_is_refused_before_parsing(tmp_path):
     """3 bytes of ``[],`` become a 56-byte list: the estimate counts values, not only text."""
+    from labkit.untrusted import Budget
+
     run = write_qcbnn_run(tmp_path / "run")
     (run / "history.json").write_text('{"epochs": [' + "[]," * 1_000_000 + "[]]}")  # 3 MB of text
     with pytest.raises(ValueError, match="history.json: unpacking it would take .* past its budget"):
