@@ -38,7 +38,8 @@ def _header(fh, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         else:
             raise ValueError(f"unsupported .npy version {version}")
     except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:  # numpy parses it as Python
-        raise ValueError(f"member {name!r} is not a readable .npy array ({type(exc).__name__})") from None
+        raise ValueError(f"member {name!r} is not a readable .npy array (its header is damaged or of an unknown "
+                         "version)") from None
     return tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype)
 
 

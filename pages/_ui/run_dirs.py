@@ -186,19 +186,28 @@ def extracted_zip(raw: bytes, wanted: Wanted, is_run: Callable[[Path], bool], bu
     """
     zf = check_zip(raw)
     _sweep_stale_uploads()
-    with zf, tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX) as tmp:
+    try:
+        folder = tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX)
+    except OSError as exc:
+        raise _disk_error(exc) or ValueError(f"the server cannot unpack uploads ({exc.strerror}); tell the "
+                                             "teacher") from None
+    with zf, folder as tmp:
         try:
             _extract(zf, Path(tmp), wanted, budget)
-        except OSError as exc:
-            if exc.errno in DISK_FULL:
-                raise ValueError("the server has no space left in its temporary folder; tell the teacher "
-                                 "(nothing is wrong with the zip)") from None
-            raise ValueError(f"a member of the zip is damaged ({exc.strerror or type(exc).__name__})") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
-            reason = "its compressed data is corrupt" if isinstance(exc, zlib.error) else str(exc)
-            raise ValueError(f"a member of the zip is damaged ({reason})") from None
+        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+            reason = "its compressed data is corrupt" if isinstance(exc, zlib.error) else (
+                exc.strerror if isinstance(exc, OSError) else str(exc)) or type(exc).__name__
+            raise _disk_error(exc) or ValueError(f"a member of the zip is damaged ({reason})") from None
         with _no_server_paths(Path(tmp)):
             yield _run_folder(Path(tmp), is_run)
+
+
+def _disk_error(exc: BaseException) -> ValueError | None:
+    """A full disk, said as such (it used to read as "a member of the zip is damaged")."""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return ValueError("the server has no space left in its temporary folder; tell the teacher (nothing is "
+                          "wrong with the zip)")
+    return None
 
 
 def _sweep_stale_uploads() -> None:

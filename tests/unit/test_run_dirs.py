@@ -206,3 +206,13 @@ def test_stale_upload_folders_of_a_killed_server_are_swept():
         assert not stale.exists() and fresh.exists()
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
+
+
+def test_no_space_for_the_temporary_folder_itself_is_reported_as_such(monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/app_run_upload_x")
+
+    monkeypatch.setattr(run_dirs.tempfile, "TemporaryDirectory", full)
+    with pytest.raises(ValueError, match="no space left") as info:
+        load_upload(_zip({"run/config.json": b"{}"}), _want, _is_run, _read)
+    assert "/tmp" not in str(info.value)
