@@ -79,6 +79,8 @@ class ArithmeticTask(_WritesAnswers):
     reverse: bool = True
     test_size: int = 256
 
+    splits = SPLITS
+
     def __post_init__(self) -> None:
         if self.operation not in OPERATIONS:
             raise ValueError(f"unknown operation {self.operation!r}; choose one of {tuple(OPERATIONS)}")
@@ -221,6 +223,11 @@ class FileTask(_WritesAnswers):
     extrapolation_path: str | None = None
     reverse: bool = False
     test_size: int = 256
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """Held-out splits of this task: extrapolation only with an extrapolation file."""
+        return SPLITS if self.extrapolation_path else ("interpolation",)
 
     def __post_init__(self) -> None:
         train = load_qa_file(self.train_path)  # fail early, with the line number, on bad files

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from labkit.config import Config
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
+from ntl_core.deepmind import DIFFICULTIES, MAX_TRAIN_SIZE, MODULES, TASK_PREFIX, DeepMindTask
 from ntl_core.tasks import OPERATIONS, ArithmeticTask, FileTask, Task
 from ntl_core.tokenization import TOKENIZER_KINDS
 
-TASKS = (*OPERATIONS, "file")
+DEEPMIND_TASKS = tuple(TASK_PREFIX + m for m in MODULES)
+TASKS = (*OPERATIONS, *DEEPMIND_TASKS, "file")
 MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
 
 
@@ -19,9 +21,11 @@ class TrainConfig(Config):
     """Everything that defines a run; two runs with equal configs train identically.
 
     Attributes:
-        task: ``"addition"``, ``"subtraction"``, ``"multiplication"`` or ``"file"`` (then
+        task: ``"addition"``, ``"subtraction"``, ``"multiplication"``, a DeepMind Mathematics module
+            ``"dm:<module>"`` (generated locally, see :mod:`ntl_core.deepmind`) or ``"file"`` (then
             ``data_path`` and optionally ``interpolation_path``/``extrapolation_path`` are
             DeepMind-Mathematics-style text files).
+        difficulty: training difficulty of a ``dm:`` task (``"easy"``, ``"medium"``, ``"hard"``, ``"all"``).
         digits: maximal operand digits in training (arithmetic tasks).
         reverse: answers written least significant digit first.
         model: a key of :data:`ntl_core.models.MODEL_PRESETS`.
@@ -37,8 +41,9 @@ class TrainConfig(Config):
         eval_size: questions per evaluation (and per held-out split).
         steps: the step budget used by the CLI and presets (``Trainer.step`` itself is open-ended).
         tokenizer: ``"digits"`` (one token per digit) or ``"multidigit"`` (contrast; CE/reg only).
-        train_size: 0 draws fresh training pairs every step; N > 0 trains on a fixed set of N
-            pairs (the same for every seed), reshuffled each epoch — the paper's setting.
+        train_size: 0 draws fresh training pairs every step (``dm:`` tasks: draws from a fixed set of
+            50,000 generated pairs); N > 0 trains on a fixed set of N pairs (the same for every seed),
+            reshuffled each epoch — the paper's setting.
         warmup_steps, weight_decay: optimiser details.
         grad_clip: clip the gradient norm to this value; 0 turns clipping off.
     """
@@ -62,6 +67,7 @@ class TrainConfig(Config):
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     train_size: int = 0
+    difficulty: str = "all"
     data_path: str | None = None
     interpolation_path: str | None = None
     extrapolation_path: str | None = None
@@ -92,11 +98,16 @@ class TrainConfig(Config):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                  f"{name} must be an integer ≥ {low}, got {value!r}")
-        need(self.train_size == 0 or self.task != "file", "train_size applies to arithmetic tasks (a file task is already a fixed set)")
+        need(self.train_size == 0 or self.task != "file", "train_size applies to generated tasks (a file task is already a fixed set)")
+        need(self.train_size <= MAX_TRAIN_SIZE, f"train_size must be at most {MAX_TRAIN_SIZE:,}, got {self.train_size:,}")
+        need(self.difficulty in DIFFICULTIES, f"difficulty must be one of {tuple(DIFFICULTIES)}, got {self.difficulty!r}")
         need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")
 
-    def make_task(self) -> Task:
+    def make_task(self) -> Task | DeepMindTask:
         """The task this config trains on (file tasks read and validate their files here)."""
+        if self.task.startswith(TASK_PREFIX):
+            return DeepMindTask(self.task[len(TASK_PREFIX):], self.difficulty,
+                                self.train_size or DeepMindTask.train_size, self.eval_size, self.reverse)
         if self.task == "file":
             return FileTask(self.data_path, self.interpolation_path, self.extrapolation_path,
                             reverse=self.reverse, test_size=self.eval_size)

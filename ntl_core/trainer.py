@@ -26,7 +26,7 @@ from ntl_core.metrics import answer_metrics
 from ntl_core.models import build_model, load_model, model_arch
 from ntl_core.objectives import make_objective
 from ntl_core.runs import CHECKPOINT, load_run, save_run
-from ntl_core.tasks import SPLITS, ArithmeticTask
+from ntl_core.tasks import ArithmeticTask
 from ntl_core.tokenization import build_tokenizer, digit_token_ids
 from ntl_core.train_config import TrainConfig
 
@@ -178,9 +178,7 @@ class Trainer:
     @property
     def available_splits(self) -> tuple[str, ...]:
         """Held-out splits this task has (a file task may lack an extrapolation file)."""
-        if isinstance(self.task, ArithmeticTask) or self.task.extrapolation_path:
-            return SPLITS
-        return ("interpolation",)
+        return self.task.splits
 
     def sample_questions(self, k: int, split: str = "interpolation") -> list[tuple[str, str]]:
         """The first ``k`` held-out ``(question, true answer)`` pairs of ``split`` (fixed order)."""

@@ -21,7 +21,7 @@ from labkit.strict_json import jsonable
 from labkit.workers import WorkerError
 
 from .ansatz import DEFAULT_PRESET, PRESETS
-from .data import DATA_CHOICES
+from .data import DATA_CHOICES, DEFAULT_DATA
 from .metrics import Evaluation
 from .models import MECHANISMS, MODEL_KINDS
 from .runs import save_run
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qcbnn_core", description="Quantum-classical Bayesian NN experiments.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one model and print its test metrics")
-    t.add_argument("--data", default="phantom", help=f"one of {', '.join(DATA_CHOICES)} or a path to breastmnist.npz")
+    t.add_argument("--data", default=DEFAULT_DATA, help=f"one of {', '.join(DATA_CHOICES)} or a path to breastmnist.npz")
     t.add_argument("--digits", type=_digits, default=(3, 8), help="the two digits for --data digits (default 3,8)")
     t.add_argument("--model", default="qcbnn",
                    help=f"comma-separated model specs kind[:ansatz[:mechanism]], kind in {', '.join(MODEL_KINDS)} "

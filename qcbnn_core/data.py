@@ -1,5 +1,5 @@
-"""Datasets for the QCBNN flow, all offline: a synthetic ultrasound phantom, BreastMNIST from a local
-``.npz``, and two scikit-learn bundled sets (digits, Wisconsin breast cancer).
+"""Datasets for the QCBNN flow, all offline: BreastMNIST (the paper's data, shipped with the package and
+verified by its MD5), a synthetic ultrasound phantom, and two scikit-learn bundled sets (digits, Wisconsin breast cancer).
 
 Convention everywhere: class 1 is the "positive" class (malignant; the second chosen digit), so
 ``p(malignant) = probs[..., 1]``. BreastMNIST and sklearn's breast-cancer set both store malignant
@@ -7,6 +7,7 @@ as 0; the loaders flip them so that the convention holds.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,14 @@ from .safe_npz import read_npz
 # BreastMNIST's official split sizes (train/val/test) and its share of malignant images (147+21+42 of 780).
 BREASTMNIST_SPLITS = (546, 78, 156)
 BREASTMNIST_MALIGNANT_FRACTION = 210 / 780
-DEFAULT_BREASTMNIST_PATH = Path("~/.medmnist/breastmnist.npz")
-DATA_CHOICES = ("phantom", "digits", "breast_cancer", "breastmnist")
+# The genuine MedMNIST v2 file ships with the package (CC BY 4.0; licence and citation in bundled/README.md);
+# the MD5 is the one MedMNIST's own info.py gives for breastmnist.npz at 28 pixels.
+BUNDLED_BREASTMNIST = Path(__file__).parent / "bundled" / "breastmnist.npz"
+BREASTMNIST_MD5 = "750601b1f35ba3300ea97c75c52ff8f6"
+BREASTMNIST_CITATION = ("BreastMNIST: Yang et al., MedMNIST v2, Scientific Data 10, 41 (2023); source images: "
+                        "Al-Dhabyani et al., Data in Brief 28, 104863 (2020). Licence CC BY 4.0.")
+DATA_CHOICES = ("breastmnist", "phantom", "digits", "breast_cancer")
+DEFAULT_DATA = "breastmnist"
 # Untrusted files: caps checked before anything is decompressed (see safe_npz). Splits may be a little
 # larger than BreastMNIST's; a member is at most 700 float64 28×28 images (4.4 MB).
 BREASTMNIST_MEMBERS = tuple(f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels"))
@@ -57,6 +64,8 @@ class QCBNNDataset:
         synthetic: True for generated data; pages must say "synthetic" wherever it is shown.
         description: one sentence on the source.
         feature_names: the columns of tabular inputs (empty for images).
+        notice: what a reader must know before trusting results on this data (e.g. a user's BreastMNIST file
+            that is not the MedMNIST original); empty when there is nothing to say.
     """
 
     name: str
@@ -68,6 +77,7 @@ class QCBNNDataset:
     synthetic: bool
     description: str
     feature_names: tuple[str, ...] = ()
+    notice: str = ""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -88,6 +98,8 @@ class QCBNNDataset:
     def summary(self) -> dict[str, object]:
         """Sizes and class balance per split, JSON-friendly."""
         out: dict[str, object] = {"name": self.name, "synthetic": self.synthetic, "input_shape": list(self.input_shape)}
+        if self.notice:
+            out["notice"] = self.notice
         for n in ("train", "val", "test"):
             s = self.split(n)
             out[n] = {"n": len(s), "n_positive": int(s.y.sum())}
@@ -204,18 +216,17 @@ def make_phantom(
 
 
 # ----------------------------------------------------------------------------- BreastMNIST
-def _read_npz(source: str | os.PathLike | bytes | BinaryIO | None) -> dict[str, np.ndarray]:
-    if source is None:
-        source = DEFAULT_BREASTMNIST_PATH
+def _source_bytes(source: str | os.PathLike | bytes | BinaryIO) -> bytes:
+    """The raw bytes of a path, bytes or binary file object, refused above ``MAX_NPZ_BYTES`` before reading."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
         if not path.is_file():
             raise ValueError(
-                f"BreastMNIST file not found: {path}. Put MedMNIST's breastmnist.npz there, pass its path, "
-                "or upload it (nothing is downloaded by this app)."
+                f"BreastMNIST file not found: {path.name}. Pass the path of MedMNIST's breastmnist.npz, upload it, "
+                "or use the copy that ships with the app (--data breastmnist)."
             )
         if path.stat().st_size > MAX_NPZ_BYTES:
-            raise ValueError(f"{path} has {path.stat().st_size:,} bytes; BreastMNIST (28×28) is far smaller "
+            raise ValueError(f"{path.name} has {path.stat().st_size:,} bytes; BreastMNIST (28×28) is far smaller "
                              f"(limit {MAX_NPZ_BYTES:,})")
         raw = path.read_bytes()
     elif isinstance(source, (bytes, bytearray)):
@@ -229,6 +240,10 @@ def _read_npz(source: str | os.PathLike | bytes | BinaryIO | None) -> dict[str, 
     if len(raw) > MAX_NPZ_BYTES:
         raise ValueError(f"the file has {len(raw):,} bytes or more; BreastMNIST (28×28) is far smaller "
                          f"(limit {MAX_NPZ_BYTES:,})")
+    return raw
+
+
+def _read_npz(raw: bytes) -> dict[str, np.ndarray]:
     try:
         return read_npz(raw, MAX_NPZ_MEMBER_BYTES, required=BREASTMNIST_MEMBERS, allowed=BREASTMNIST_MEMBERS,
                         check=_check_header)
@@ -277,31 +292,54 @@ def _check_split(arrays: dict[str, np.ndarray], split: str) -> Split:
     return Split(torch.from_numpy(np.ascontiguousarray(x[:, None])), torch.from_numpy(y))
 
 
-def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None) -> QCBNNDataset:
-    """Load BreastMNIST (28×28) from a local MedMNIST ``.npz`` with numpy only.
+def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None,
+                     require_genuine: bool | None = None) -> QCBNNDataset:
+    """Load BreastMNIST (28×28) with numpy only: the bundled MedMNIST copy, or a user's ``.npz``.
+
+    The file's MD5 is compared with MedMNIST's published one. The bundled copy must match (a changed
+    byte means a damaged install, and every committed result was computed on the original). A user's
+    own file that differs still loads when it is well-formed — it may be a deliberate variant — but the
+    dataset's ``notice`` says that its results are not comparable with the study's.
 
     Args:
-        source: a path, the file's bytes, a binary file object (e.g. an upload), or ``None`` for
-            ``~/.medmnist/breastmnist.npz``.
+        source: a path, the file's bytes, a binary file object (e.g. an upload), or ``None`` for the copy
+            that ships with ``qcbnn_core`` (``qcbnn_core/bundled/breastmnist.npz``).
+        require_genuine: refuse a file whose MD5 differs; default: only for the bundled copy.
 
     Returns:
         A :class:`QCBNNDataset`; labels are flipped to 1 = malignant, 0 = normal/benign.
 
     Raises:
-        ValueError: missing file, not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, or a
-            split that is empty or holds one class only (training needs both; accuracy per class, AUROC
-            and the uncertainty gap are undefined on a one-class validation or test split).
+        ValueError: missing file, changed bundled copy (or any differing file with ``require_genuine``),
+            not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, or a split that is empty or
+            holds one class only (training needs both; accuracy per class, AUROC and the uncertainty gap
+            are undefined on a one-class validation or test split).
     """
-    arrays = _read_npz(source)
+    bundled = source is None
+    raw = _source_bytes(BUNDLED_BREASTMNIST if bundled else source)
+    digest = hashlib.md5(raw).hexdigest()
+    genuine = digest == BREASTMNIST_MD5
+    if (bundled if require_genuine is None else require_genuine) and not genuine:
+        where = "the copy of breastmnist.npz that ships with qcbnn_core" if bundled else "this file"
+        raise ValueError(f"{where} is not MedMNIST's BreastMNIST: its MD5 is {digest}, the original's is "
+                         f"{BREASTMNIST_MD5}. The file was changed or damaged"
+                         + ("; reinstall the project (git checkout qcbnn_core/bundled/breastmnist.npz)." if bundled
+                            else "."))
+    arrays = _read_npz(raw)
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
     for name, split in (("train", train), ("val", val), ("test", test)):
         if len(torch.unique(split.y)) < 2:
             raise ValueError(f"{name}_labels must contain both classes (malignant and normal/benign); "
                              f"the {name} split has {len(split)} example(s) of {len(torch.unique(split.y))} class(es)")
+    notice = "" if genuine else (
+        f"This is not MedMNIST's original breastmnist.npz (MD5 {digest[:12]}… instead of {BREASTMNIST_MD5[:12]}…): "
+        "results on it are not comparable with the committed BreastMNIST study.")
     return QCBNNDataset(
         name="breastmnist", kind="image", train=train, val=val, test=test,
         class_names=("normal/benign", "malignant"), synthetic=False,
-        description="BreastMNIST (MedMNIST v2), 28×28 breast ultrasound, malignant vs. normal/benign.",
+        description="BreastMNIST (MedMNIST v2), 28×28 breast-ultrasound images, malignant vs. normal/benign. "
+                    + BREASTMNIST_CITATION,
+        notice=notice,
     )
 
 
@@ -373,7 +411,8 @@ def load_breast_cancer_tabular(seed: int = 0) -> QCBNNDataset:
 
 
 def load_dataset(name: str | os.PathLike, seed: int = 0) -> QCBNNDataset:
-    """One entry point: ``"phantom"``, ``"digits"``, ``"breast_cancer"``, ``"breastmnist"`` or a path to an npz.
+    """One entry point: ``"breastmnist"`` (the bundled copy), ``"phantom"`` (synthetic), ``"digits"``,
+    ``"breast_cancer"`` or a path to a BreastMNIST-format npz.
 
     Raises:
         ValueError: unknown name or an invalid file.

@@ -5,8 +5,10 @@ A *model spec* is ``kind[:ansatz[:mechanism]]`` (``"qcbnn"``, ``"qcbnn:ry_cnot"`
 the data split, the initialisation and every draw of every model, so the models of one seed see the same
 data: differences between models are *paired* by seed.
 
-Summary statistics (our choices): the mean over seeds with a 95 % Student-t interval
-(``mean ± t_{0.975, n−1} · sd / √n``); for paired differences the same interval of the per-seed
+Summary statistics (our choices): the mean over seeds with a 95 % interval — Student-t
+(``mean ± t_{0.975, n−1} · sd / √n``) for unbounded quantities (uncertainty gaps, weight spread), the
+percentile bootstrap over seeds for bounded ones (accuracy, balanced accuracy, ECE, AUROC: an interval that
+stays inside [0, 1], see :mod:`labkit.stats`); for paired differences the same intervals of the per-seed
 differences ``model − baseline``. A run whose test accuracy is within 0.02 of the majority-class share
 (the base rate) counts as *collapsed*: its uncertainty gap describes a constant classifier and earns no
 "largest gap" verdict.
@@ -20,13 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.stats import t_interval
+from labkit.stats import bootstrap_interval, t_interval
 from labkit.workers.pool import map_runs
 
 from .metrics import UNCERTAINTY_MEASURES
 from .models import MODEL_KINDS, ModelConfig
 
 SUMMARY_MEASURES = ("predictive_entropy", "mutual_information")
+# Top-level keys of a record's metrics that are proportions: their intervals come from the bootstrap.
+BOUNDED_METRICS = frozenset({"accuracy", "balanced_accuracy", "ece", "auroc"})
 COLLAPSE_MARGIN = 0.02
 
 
@@ -73,8 +77,21 @@ def load_data(name: str, seed: int, digits: tuple[int, int] = (3, 8)):
     return load_dataset(name, seed=seed)
 
 
+def _split_record(ev, y: np.ndarray) -> dict:
+    """The per-split part of a run record: scores, gaps, error-detection AUROCs, base rate and errors."""
+    base_rate = float(np.bincount(y).max() / len(y))
+    return {"accuracy": ev.accuracy, "balanced_accuracy": ev.balanced_accuracy, "ece": ev.ece, "nll": ev.nll,
+            "base_rate": base_rate, "collapsed": bool(ev.accuracy <= base_rate + COLLAPSE_MARGIN),
+            "gap": {k: ev.uncertainty_gap[k].gap for k in UNCERTAINTY_MEASURES}, "auroc": dict(ev.error_auroc),
+            "n": ev.n, "n_wrong": ev.uncertainty_gap["predictive_entropy"].n_wrong}
+
+
 def run_one(spec: RunSpec) -> dict:
-    """Train one model on one seed and return its flat record (test metrics, weight spread, time)."""
+    """Train one model on one seed and return its flat record.
+
+    The test split's metrics are at the top level (``accuracy``, ``gap``, ``auroc``, …, ``n_test``,
+    ``n_wrong``); the validation split's, for selection without looking at the test split, under ``val``.
+    """
     from .trainer import TrainConfig, Trainer
 
     data = load_data(spec.data["name"], spec.seed, spec.data.get("digits", (3, 8)))
@@ -83,18 +100,11 @@ def run_one(spec: RunSpec) -> dict:
     trainer = Trainer(data, model_cfg, TrainConfig(**spec.train, seed=spec.seed))
     trainer.fit()
     seconds = time.perf_counter() - t0
-    ev = trainer.evaluate("test")
-    y = data.test.y.numpy()
-    base_rate = float(np.bincount(y).max() / len(y))
-    return {
-        "model": spec.label, "seed": spec.seed, "accuracy": ev.accuracy, "balanced_accuracy": ev.balanced_accuracy,
-        "ece": ev.ece, "nll": ev.nll, "base_rate": base_rate,
-        "collapsed": bool(ev.accuracy <= base_rate + COLLAPSE_MARGIN),
-        "gap": {k: ev.uncertainty_gap[k].gap for k in UNCERTAINTY_MEASURES},
-        "auroc": dict(ev.error_auroc),
-        "weight_std": float(trainer.weight_snapshots[-1].std(0).mean()),
-        "n_test": ev.n, "n_wrong": ev.uncertainty_gap["predictive_entropy"].n_wrong, "train_seconds": seconds,
-    }
+    test = _split_record(trainer.evaluate("test"), data.test.y.numpy())
+    test["n_test"] = test.pop("n")
+    return {"model": spec.label, "seed": spec.seed, **test,
+            "weight_std": float(trainer.weight_snapshots[-1].std(0).mean()),
+            "val": _split_record(trainer.evaluate("val"), data.val.y.numpy()), "train_seconds": seconds}
 
 
 def run_many(specs: list[RunSpec], jobs: int = 1, on_result=None, backend: str | None = None,
@@ -116,28 +126,39 @@ def run_many(specs: list[RunSpec], jobs: int = 1, on_result=None, backend: str |
     return map_runs(run_one, specs, backend, jobs, ray_address, on_result)
 
 
-def mean_ci(values, level: float = 0.95) -> dict:
-    """Mean and Student-t interval of ``values`` (None, NaN and ±inf dropped); CI is NaN with fewer than 2 values.
+def mean_ci(values, level: float = 0.95, bounded: bool = False) -> dict:
+    """Mean and 95 % interval of ``values`` (None, NaN and ±inf dropped); CI is NaN with fewer than 2 values.
 
-    An adapter over :func:`labkit.stats.t_interval` in the shape the summaries store.
+    Args:
+        values: one number per seed.
+        level: confidence level.
+        bounded: a proportion (or a difference of two): the percentile bootstrap over seeds, which stays
+            inside the metric's range; else the Student-t interval. ``method`` in the result says which.
     """
+    if bounded:
+        mean, low, high, n = bootstrap_interval(values, level)
+        kept = [v for v in values if v is not None and math.isfinite(v)]
+        sd = float(np.std(kept, ddof=1)) if n > 1 else math.nan
+        return {"mean": mean, "ci_low": low, "ci_high": high, "sd": sd, "n": n, "method": "bootstrap"}
     ci = t_interval(values, level)
     return {"mean": ci.mean, "ci_low": ci.mean - ci.half_width, "ci_high": ci.mean + ci.half_width, "sd": ci.sd,
-            "n": ci.n}
+            "n": ci.n, "method": "t"}
 
 
 def _metric_values(rec: dict) -> dict:
     """The summarised numbers of one record, nested as in the summary."""
-    return {"accuracy": rec["accuracy"], "ece": rec["ece"], "weight_std": rec["weight_std"],
+    return {"accuracy": rec["accuracy"], "balanced_accuracy": rec["balanced_accuracy"], "ece": rec["ece"],
+            "weight_std": rec["weight_std"],
             "gap": {m: rec["gap"][m] for m in SUMMARY_MEASURES},
             "auroc": {m: rec["auroc"][m] for m in SUMMARY_MEASURES}}
 
 
-def _stat_tree(rows: list[dict]) -> dict:
-    """Apply :func:`mean_ci` leaf-wise over a list of equally-shaped nested dicts."""
+def _stat_tree(rows: list[dict], bounded: bool = False) -> dict:
+    """Apply :func:`mean_ci` leaf-wise over a list of equally-shaped nested dicts (bounded below a key of
+    :data:`BOUNDED_METRICS`)."""
     first = rows[0]
-    return {k: _stat_tree([r[k] for r in rows]) if isinstance(first[k], dict) else mean_ci([r[k] for r in rows])
-            for k in first}
+    return {k: _stat_tree([r[k] for r in rows], bounded or k in BOUNDED_METRICS) if isinstance(first[k], dict)
+            else mean_ci([r[k] for r in rows], bounded=bounded or k in BOUNDED_METRICS) for k in first}
 
 
 def summarize(records: list[dict], baseline: str = "bnn") -> dict:

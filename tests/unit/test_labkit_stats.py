@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from labkit.stats import t_interval, t_quantile
+from labkit.stats import bootstrap_interval, t_interval, t_quantile, wilson_interval
 
 
 @pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
@@ -55,3 +55,49 @@ def test_cached_quantile_equals_scipy_and_is_reused():
     assert t_quantile(0.95, 4) == first and t_quantile.cache_info().hits == 1
     a, b = t_interval([0.1, 0.2, 0.4, 0.8, 1.6]), t_interval([0.1, 0.2, 0.4, 0.8, 1.6])
     assert a == b and t_quantile.cache_info().hits == 3
+
+
+# ----------------------------------------------------------------------------- bounded intervals
+def test_bootstrap_stays_inside_bounds_where_the_t_interval_leaves_them():
+    # Two seeds' accuracies (0.72 and 1.0): the t-interval reaches beyond 1 (the case seen in --seeds 0,1 JSON).
+    t = t_interval([0.72, 1.0])
+    assert t.mean + t.half_width > 1.0
+    mean, low, high, n = bootstrap_interval([0.72, 1.0])
+    assert (mean, n) == (pytest.approx(0.86), 2)
+    assert 0.72 <= low <= high <= 1.0
+
+
+@pytest.mark.parametrize("values", [[1.0] * 5, [0.0] * 5])
+def test_bootstrap_all_correct_and_all_wrong_are_degenerate_points(values):
+    mean, low, high, n = bootstrap_interval(values)
+    assert mean == low == high == values[0] and n == 5
+
+
+def test_bootstrap_is_deterministic_and_close_to_t_for_many_seeds():
+    x = list(np.random.default_rng(1).normal(0.8, 0.03, 40))
+    assert bootstrap_interval(x) == bootstrap_interval(x)
+    mean, low, high, _ = bootstrap_interval(x)
+    t = t_interval(x)
+    assert low == pytest.approx(t.mean - t.half_width, abs=0.004) and high == pytest.approx(t.mean + t.half_width, abs=0.004)
+
+
+def test_bootstrap_drops_missing_values_and_has_no_interval_below_two():
+    assert bootstrap_interval([None, math.nan, 0.5])[3] == 1 and math.isnan(bootstrap_interval([0.5])[1])
+    assert math.isnan(bootstrap_interval([])[0])
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (10, 10), (1, 2), (114, 156)])
+def test_wilson_interval_stays_in_unit_interval_and_matches_statsmodels_formula(k, n):
+    low, high = wilson_interval(k, n)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+    # Independent computation: the Wilson bounds solve (p - p̂)² = z² p (1 - p) / n for p.
+    z = stats.norm.ppf(0.975)
+    roots = np.roots([1 + z * z / n, -(2 * k / n + z * z / n), (k / n) ** 2])
+    assert sorted(roots.real) == pytest.approx([low, high], abs=1e-9)
+
+
+def test_wilson_rejects_impossible_counts():
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)

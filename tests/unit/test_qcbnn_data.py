@@ -1,12 +1,14 @@
 """Datasets: phantom properties, BreastMNIST validation (clear ValueErrors), sklearn loaders."""
+import hashlib
 import io
 
 import numpy as np
 import pytest
 import torch
 
+import qcbnn_core.data as data_module
 from qcbnn_core.data import (
-    BREASTMNIST_SPLITS, load_breast_cancer_tabular, load_breastmnist, load_dataset, load_digits_pair, make_phantom,
+    BREASTMNIST_MD5, BREASTMNIST_SPLITS, BUNDLED_BREASTMNIST, load_breast_cancer_tabular, load_breastmnist, load_dataset, load_digits_pair, make_phantom,
 )
 from tests.unit.qcbnn_doubles import torch_one_thread  # noqa: F401  (autouse fixture)
 
@@ -80,14 +82,35 @@ def test_breastmnist_loads_from_path_bytes_and_fileobj(tmp_path):
         assert torch.equal(d.test.y, torch.from_numpy(1 - arrays["test_labels"][:, 0].astype(np.int64)))
 
 
-def test_breastmnist_default_path_is_home_medmnist(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    with pytest.raises(ValueError, match="not found"):
-        load_breastmnist(None)
-    (tmp_path / ".medmnist").mkdir()
-    (tmp_path / ".medmnist" / "breastmnist.npz").write_bytes(_npz_bytes(**_valid_arrays()))
-    assert len(load_breastmnist(None).val) == 4
+def test_bundled_breastmnist_is_the_genuine_medmnist_file():
+    raw = BUNDLED_BREASTMNIST.read_bytes()
+    assert hashlib.md5(raw).hexdigest() == BREASTMNIST_MD5 == "750601b1f35ba3300ea97c75c52ff8f6"
+    d = load_breastmnist()
+    assert (len(d.train), len(d.val), len(d.test)) == BREASTMNIST_SPLITS == (546, 78, 156)
+    assert d.input_shape == (1, 28, 28) and not d.synthetic and d.notice == ""
+    # Label flip: MedMNIST's 0 = malignant becomes 1; 147/21/42 malignant images per split.
+    assert [int(s.y.sum()) for s in (d.train, d.val, d.test)] == [147, 21, 42]
+    assert abs(1 - d.test.y.float().mean().item() - 114 / 156) < 1e-6  # base rate 0.731 on test
     assert load_dataset("breastmnist").name == "breastmnist"
+
+
+def test_a_changed_byte_in_the_bundled_copy_is_refused(tmp_path, monkeypatch):
+    raw = bytearray(BUNDLED_BREASTMNIST.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    damaged = tmp_path / "breastmnist.npz"
+    damaged.write_bytes(bytes(raw))
+    monkeypatch.setattr(data_module, "BUNDLED_BREASTMNIST", damaged)
+    with pytest.raises(ValueError, match="MD5 is [0-9a-f]{32}, the original's is 750601b1f35ba3300ea97c75c52ff8f6"):
+        load_breastmnist()
+    with pytest.raises(ValueError, match="not MedMNIST's BreastMNIST"):
+        load_breastmnist(bytes(raw), require_genuine=True)
+
+
+def test_a_users_different_file_loads_with_a_notice_not_silently():
+    d = load_breastmnist(_npz_bytes(**_valid_arrays()))
+    assert "not MedMNIST's original" in d.notice and "not comparable" in d.notice
+    assert d.summary()["notice"] == d.notice
+    assert load_breastmnist(BUNDLED_BREASTMNIST).notice == ""  # the original, passed as a path
 
 
 @pytest.mark.parametrize("mutate, message", [

@@ -24,7 +24,7 @@ def test_mean_ci_is_the_student_t_interval():
 
 
 def _rec(model, seed, acc, gap, auroc=0.7, collapsed=False):
-    return {"model": model, "seed": seed, "accuracy": acc, "ece": 0.05, "weight_std": 0.1, "collapsed": collapsed,
+    return {"model": model, "seed": seed, "accuracy": acc, "balanced_accuracy": acc, "ece": 0.05, "weight_std": 0.1, "collapsed": collapsed,
             "gap": {m: gap for m in MEASURES}, "auroc": {m: auroc for m in MEASURES}}
 
 
