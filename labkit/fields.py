@@ -52,12 +52,6 @@ def text(value: Any, field: str, options: Collection[str] | None = None, max_cha
     return value
 
 
-def flag(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise fail(field, "true or false", value)
-    return value
-
-
 def mapping(value: Any, field: str, required: Collection[str] = ()) -> Mapping[str, Any]:
     """A JSON object holding at least the ``required`` keys."""
     if not isinstance(value, Mapping):
