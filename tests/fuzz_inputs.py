@@ -501,7 +501,7 @@ def parent(group: str, limit_mb: float, verbose: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     tried = sum(counts.values())
     print(f"{group}: tried {tried}; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-          + f"; peak RSS of the page process {peak:.0f} MB")
+          + f"; peak RSS of the child process {peak:.0f} MB")
 
 
 if __name__ == "__main__":
