@@ -119,7 +119,7 @@ def load_runs(path: str | Path, budget: Budget | None = None) -> list[RunRecord]
         return [load_run(path, budget)]
     subdirs = sorted(p for p in _real_subdirs(path) if is_regular_file(p / CONFIG))
     if not subdirs:
-        raise ValueError("no run here (no config.json in this folder or its subfolders)")
+        raise ValueError("this folder contains no run (no config.json in it or its subfolders)")
     records = [load_run(p, budget, f"{p.name}/") for p in subdirs]
     seen: dict[tuple[str, int], str] = {}
     for rec in records:
