@@ -8,8 +8,8 @@ appended at once, so an interrupted session loses at most the runs in flight):
   :mod:`qcbnn_core.breastmnist_study` from the validation split).
 * ``confirm`` — stage 2 on seeds 10–21: the selected configuration (read from the runs, not typed in), the
   paper's default QCBNN, MLP, BNN, CNN.
-* ``summarize`` — writes the summaries the page and notebook read (``select.json``, ``confirm.json``: the
-  format of ``python -m qcbnn_core train --json``) and prints the verdict.
+* ``summarize`` — writes the summaries the page and notebook read (``docs/qcbnn_study/select_breastmnist.json``,
+  ``confirm_breastmnist.json``: the format of ``python -m qcbnn_core train --json``) and prints the verdict.
 
     OMP_NUM_THREADS=1 python benchmarks/qcbnn_breastmnist_study.py select --jobs 2
     OMP_NUM_THREADS=1 python benchmarks/qcbnn_breastmnist_study.py confirm --jobs 2
@@ -29,6 +29,7 @@ from qcbnn_core import breastmnist_study as plan
 from qcbnn_core.study import run_many, summarize, verdict
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "qcbnn_breastmnist"
+SUMMARIES = OUT.parent / "qcbnn_study"  # where the page's multi-seed tab and notebook 03 look
 
 
 def load_runs(path: Path) -> list[dict]:
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("phase", choices=("select", "confirm", "summarize"))
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--dir", type=Path, default=OUT, help="where runs.jsonl and the summaries live")
+    p.add_argument("--dir", type=Path, default=OUT, help="where runs.jsonl lives")
+    p.add_argument("--summaries", type=Path, default=SUMMARIES, help="where the summaries are written")
     args = p.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
     runs_path = args.dir / "runs.jsonl"
@@ -113,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         summary.update(data="breastmnist", stages=list(stages), protocol="docs/qcbnn_breastmnist_protocol.md",
                        selected=plan.selected(_stage(runs, ("1a", "1b"))), jobs=None,
                        wall_seconds=sum(r["train_seconds"] for r in records))
-        (args.dir / f"{name}.json").write_text(json.dumps(jsonable(summary), allow_nan=False, indent=1) + "\n")
-        print(f"wrote {args.dir / f'{name}.json'} ({len(records)} runs)")
+        path = args.summaries / f"{name}_breastmnist.json"
+        path.write_text(json.dumps(jsonable(summary), allow_nan=False, indent=1) + "\n")
+        print(f"wrote {path} ({len(records)} runs)")
         if name == "confirm" and summary["selected"]:
             print(verdict(summary, summary["selected"])["text"])
     return 0

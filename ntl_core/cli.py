@@ -21,6 +21,7 @@ from labkit.device import pick_device
 from labkit.out_dir import check_out, staged_out
 from labkit.strict_json import jsonable
 from labkit.workers import WorkerError
+from ntl_core.deepmind import DIFFICULTIES, TASK_PREFIX
 from ntl_core.comparison import METRICS, run_comparison, summarize
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import LOSSES
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start from a named preset (flags below override its fields, losses and seeds)")
     train.add_argument("--task", choices=TASKS)
     train.add_argument("--digits", type=int)
+    train.add_argument("--difficulty", choices=list(DIFFICULTIES),
+                       help="training difficulty of a dm: task (the generator's thirds of its range, or all)")
     train.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=None,
                        help="write answers least significant digit first (default: on)")
     train.add_argument("--model", choices=list(MODEL_PRESETS))
@@ -103,7 +106,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
               "lr": args.lr, "batch_size": args.batch_size, "ntl_weight": args.ntl_weight, "reweigh": args.reweigh,
               "eval_every": args.eval_every, "eval_size": args.eval_size, "data_path": args.data_path,
               "interpolation_path": args.interpolation_path, "extrapolation_path": args.extrapolation_path,
-              "device": args.device, "steps": args.steps, "train_size": args.train_size, "grad_clip": args.grad_clip}
+              "device": args.device, "steps": args.steps, "train_size": args.train_size, "grad_clip": args.grad_clip,
+              "difficulty": args.difficulty}
+    if args.task and args.task.startswith(TASK_PREFIX) and args.train_size is None:
+        fields["train_size"] = 0  # a preset's fixed arithmetic set size means nothing here: the generated 50,000
     return base.replace(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -38,6 +38,14 @@ MODULES: dict[str, str] = {
     "numbers__round_number": "numbers__round_number_big",
     "numbers__place_value": "numbers__place_value_big",
 }
+# What a student reads in the task picker.
+MODULE_LABELS: dict[str, str] = {
+    "arithmetic__add_or_sub": "add or subtract two numbers (integers and decimals)",
+    "arithmetic__add_sub_multiple": "add and subtract several integers, with brackets",
+    "arithmetic__mul": "multiply two numbers (integers and decimals)",
+    "numbers__round_number": "round a number (to a power of ten or decimal places)",
+    "numbers__place_value": "name one digit of a number (its place value)",
+}
 TASK_PREFIX = "dm:"
 DIFFICULTIES = {"easy": (0, 3), "medium": (1, 3), "hard": (2, 3), "all": (0, 1)}
 DEFAULT_TRAIN_SIZE = 50_000
@@ -89,6 +97,12 @@ def generator_version() -> str:
         return version("mathematics-dataset")
     except PackageNotFoundError:
         return "unknown"
+
+
+def example_questions(name: str, n: int = 3) -> list[Pair]:
+    """The first ``n`` interpolation questions of a module, as a student would read them (the same stream the
+    task's interpolation set starts with)."""
+    return generate(name, "interpolation", n, DATA_SEED + 1)
 
 
 def check_module(name: str) -> str:

@@ -98,7 +98,7 @@ class TrainConfig(Config):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                  f"{name} must be an integer ≥ {low}, got {value!r}")
-        need(self.train_size == 0 or self.task != "file", "train_size applies to generated tasks (a file task is already a fixed set)")
+        need(self.train_size == 0 or self.task != "file", "train_size applies to arithmetic and DeepMind tasks (a file task is already a fixed set)")
         need(self.train_size <= MAX_TRAIN_SIZE, f"train_size must be at most {MAX_TRAIN_SIZE:,}, got {self.train_size:,}")
         need(self.difficulty in DIFFICULTIES, f"difficulty must be one of {tuple(DIFFICULTIES)}, got {self.difficulty!r}")
         need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ntl_core.ensemble import SeedEnsemble
+from ntl_core.deepmind import TASK_PREFIX
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.training import Trainer, TrainConfig
@@ -147,6 +148,9 @@ class LabSession(LockstepSession):
         super().close()
 
 
+DM_LENGTH_UNITS = 10
+
+
 def check_cpu_cost(base: TrainConfig, n_runs: int) -> None:
     """Refuse settings whose lockstep round would take much longer than a tick on a CPU worker.
 
@@ -154,7 +158,10 @@ def check_cpu_cost(base: TrainConfig, n_runs: int) -> None:
         ValueError: with the estimate and what to lower.
     """
     size = MODEL_PRESETS[base.model]
-    units = size.layers * size.dim ** 2 * base.batch_size * n_runs * max(base.digits, 1)
+    # Sequence length in "digit" units: a DeepMind question is a sentence; its steps took ~5x those of 2-digit
+    # arithmetic (measured on gpt2-tiny, one thread), hence 10.
+    length = DM_LENGTH_UNITS if base.task.startswith(TASK_PREFIX) else max(base.digits, 1)
+    units = size.layers * size.dim ** 2 * base.batch_size * n_runs * length
     seconds = units * CPU_SECONDS_PER_UNIT
     if seconds > CPU_ROUND_LIMIT_S:
         raise ValueError(f"on this CPU server one step of all {n_runs} runs would take about {seconds:.0f} s "

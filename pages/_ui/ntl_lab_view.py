@@ -19,6 +19,7 @@ from ntl_core.lab_plots import curves_figure, digit_heatmaps
 from ntl_core.models import MODEL_PRESETS
 from ntl_core.objectives import loss_label
 from ntl_core.tokenization import TOKENIZER_KINDS
+from ntl_core.deepmind import DIFFICULTIES, MODULE_LABELS, TASK_PREFIX, GeneratorUnavailable, example_questions
 from ntl_core.train_config import TASKS
 from ntl_core.runs import CHECKPOINT, CONFIG, METRICS
 from ntl_core.presets import PRESET_INFO, STUDENT_PRESETS
@@ -53,6 +54,7 @@ URL = UrlSpec(
     choice("lab_preset", "preset", PRESETS),
     choice("lab_task", "task", [t for t in TASKS if t != "file"]),
     integer("lab_digits", "digits", 1, 6),
+    choice("lab_difficulty", "difficulty", DIFFICULTIES),
     flag("lab_reverse", "reverse"),
     choice("lab_model", "model", MODEL_PRESETS),
     choice("lab_tokenizer", "tok", TOKENIZER_KINDS),
@@ -108,6 +110,7 @@ def _apply_preset() -> None:
     cfg = PRESETS[st.session_state["lab_preset"]]
     st.session_state.update({
         "lab_task": cfg.task, "lab_digits": _clip("lab_digits", cfg.digits), "lab_reverse": cfg.reverse,
+        "lab_difficulty": cfg.difficulty,
         "lab_model": cfg.model, "lab_tokenizer": cfg.tokenizer, "lab_lambda": float(cfg.ntl_weight),
         "lab_lr": f"{cfg.lr:g}", "lab_batch": min(BATCH_SIZES, key=lambda b: abs(b - cfg.batch_size)),
         "lab_steps": _clip("lab_steps", cfg.steps), "lab_eval": _clip("lab_eval", cfg.eval_every or 10),
@@ -146,12 +149,20 @@ def settings() -> None:
                    "per-seed differences; with one seed there is no interval. Runs train side by side, so k seeds "
                    "take about k times as long.")
     c1, c2, c3, c4 = st.columns(4)
-    c1.selectbox("Task", TASKS, key="lab_task", help="'file': your own question/answer .txt file")
-    file_task = st.session_state["lab_task"] == "file"
+    c1.selectbox("Task", TASKS, key="lab_task", format_func=task_label,
+                 help="Arithmetic on n-digit operands; DeepMind Mathematics modules (the NTL paper's data, "
+                      "generated here by DeepMind's own generator); or 'file': your own question/answer .txt file")
+    task = st.session_state["lab_task"]
+    file_task, dm_task = task == "file", task.startswith(TASK_PREFIX)
     if file_task:
         c1.file_uploader("Question/answer file (.txt, alternating lines)", type=["txt"], key="lab_file")
     # Drawn even when unused: a widget that is not drawn loses its value in session_state.
-    c1.slider("Digits per operand", *URL["lab_digits"].bounds, key="lab_digits", disabled=file_task)
+    c1.slider("Digits per operand", *URL["lab_digits"].bounds, key="lab_digits", disabled=file_task or dm_task)
+    c1.selectbox("Training difficulty", list(DIFFICULTIES), key="lab_difficulty", disabled=not dm_task,
+                 help="DeepMind's generator splits its training range in three; 'all' is the whole range. The test "
+                      "questions are the generator's own interpolation and extrapolation sets.")
+    if dm_task:
+        dm_examples(task)
     c1.checkbox("Answers reversed (units digit first)", key="lab_reverse")
     c2.selectbox("Model", list(MODEL_PRESETS), key="lab_model")
     c2.selectbox("Tokenizer", TOKENIZER_KINDS, key="lab_tokenizer",
@@ -164,6 +175,29 @@ def settings() -> None:
     c4.number_input("Evaluate every (steps)", *URL["lab_eval"].bounds, step=5, key="lab_eval",
                     help="Each evaluation answers the held-out questions of both test splits.")
     URL.write()
+
+
+def task_label(task: str) -> str:
+    """The picker's name for a task: DeepMind modules by what they ask, with their id."""
+    if task.startswith(TASK_PREFIX):
+        module = task[len(TASK_PREFIX):]
+        return f"DeepMind: {MODULE_LABELS[module]} ({module})"
+    return "your own file" if task == "file" else task
+
+
+@st.cache_data(show_spinner="Asking DeepMind's generator for example questions…", max_entries=16)
+def _examples(module: str) -> list[tuple[str, str]]:
+    return example_questions(module, 3)
+
+
+def dm_examples(task: str) -> None:
+    """Three of the task's interpolation questions with their answers, as students will read them."""
+    try:
+        pairs = _examples(task[len(TASK_PREFIX):])
+    except GeneratorUnavailable as err:
+        st.error(str(err))
+        return
+    st.caption("Test questions look like: " + "; ".join(f"*{q}* → **{a}**" for q, a in pairs))
 
 
 def _uploaded_text() -> str:
@@ -194,6 +228,7 @@ def _config_from_widgets(seed: int) -> TrainConfig:
         task=st.session_state["lab_task"], data_path=UPLOADED if file_task else None,
         interpolation_path=None, extrapolation_path=None,
         digits=int(st.session_state["lab_digits"]), reverse=bool(st.session_state["lab_reverse"]),
+        difficulty=st.session_state["lab_difficulty"],
         model=st.session_state["lab_model"], tokenizer=st.session_state["lab_tokenizer"],
         ntl_weight=float(st.session_state["lab_lambda"]), lr=lr, batch_size=int(st.session_state["lab_batch"]),
         steps=int(st.session_state["lab_steps"]), eval_every=int(st.session_state["lab_eval"]), seed=seed,
@@ -460,7 +495,8 @@ def replay_tab() -> None:
     histories = {(rec.config.loss, rec.config.seed): rec.history for rec in records}
     cfg = records[0].config
     seeds = sorted({seed for _, seed in histories})
-    st.caption(f"{cfg.task}, {cfg.digits} digits, {'reversed' if cfg.reverse else 'normal'} answers, model {cfg.model}, "
+    size = f"difficulty {cfg.difficulty}" if cfg.task.startswith(TASK_PREFIX) else f"{cfg.digits} digits"
+    st.caption(f"{task_label(cfg.task)}, {size}, {'reversed' if cfg.reverse else 'normal'} answers, model {cfg.model}, "
                f"λ={cfg.ntl_weight:g}, lr={cfg.lr:g}, batch {cfg.batch_size}"
                + (f", fixed set of {cfg.train_size} pairs" if cfg.train_size else ", fresh pairs")
                + f"; runs: {', '.join(dict.fromkeys(loss_label(k) for k, _ in histories))}; seeds {seeds}")

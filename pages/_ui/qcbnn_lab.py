@@ -31,10 +31,11 @@ def load_data(source: str, seed: int, n_train: int, upload: bytes | None = None)
     """The dataset the page trains on, its training split cut to ``n_train`` examples.
 
     Args:
-        source: ``"phantom"``, ``"digits"``, ``"breast_cancer"`` or ``"breastmnist"`` (needs ``upload``).
+        source: ``"breastmnist"`` (the copy that ships with the app), ``"phantom"``, ``"digits"``,
+            ``"breast_cancer"`` or ``"upload"`` (needs ``upload``).
         seed: data seed.
         n_train: at most this many training examples (the first ones of the shuffled split).
-        upload: the bytes of an uploaded ``breastmnist.npz``.
+        upload: the bytes of an uploaded BreastMNIST-format ``.npz``.
 
     Raises:
         ValueError: a missing/invalid upload (the loader's message), or a cut that leaves one class.
@@ -42,9 +43,9 @@ def load_data(source: str, seed: int, n_train: int, upload: bytes | None = None)
     if source == "phantom":
         # Each split has its own random stream, so val/test are the same whatever n_train is.
         data = make_phantom(seed=seed, splits=(n_train, BREASTMNIST_SPLITS[1], BREASTMNIST_SPLITS[2]))
-    elif source == "breastmnist":
+    elif source == "upload":
         if upload is None:
-            raise ValueError("upload MedMNIST's breastmnist.npz first")
+            raise ValueError("upload a BreastMNIST-format .npz first")
         data = validate_upload(upload)
     else:
         data = load_dataset(source, seed=seed)
@@ -323,7 +324,7 @@ def summary_table(summary: dict, paired: bool = False) -> pd.DataFrame:
     """One row per model: mean [95 % CI] over seeds (or of the paired differences against the baseline)."""
     rows = []
     for label, s in (summary["paired"] if paired else summary["models"]).items():
-        row = {"model": label, "accuracy": _cell(s["accuracy"]),
+        row = {"model": label, "accuracy": _cell(s["accuracy"]), "ECE": _cell(s["ece"]),
                "gap pred. entropy": _cell(s["gap"]["predictive_entropy"]),
                "error AUROC pred. entropy": _cell(s["auroc"]["predictive_entropy"]),
                "gap mutual info": _cell(s["gap"]["mutual_information"]),

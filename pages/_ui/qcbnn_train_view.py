@@ -36,13 +36,14 @@ from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, whole
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
-DATA_LABELS = {"phantom": "Ultrasound phantom (SYNTHETIC)", "digits": "sklearn digits 3 vs 8",
-               "breast_cancer": "sklearn breast cancer (tabular)", "breastmnist": "BreastMNIST (upload .npz)"}
+DATA_LABELS = {"breastmnist": "BreastMNIST (real ultrasound, the paper's data)",
+               "phantom": "Ultrasound phantom (SYNTHETIC, fast)", "digits": "sklearn digits 3 vs 8",
+               "breast_cancer": "sklearn breast cancer (tabular)", "upload": "Your own BreastMNIST-format .npz"}
 GALLERY = 6
 
 # The shareable settings, and the bounds their widgets use (sizes bounded for a shared server).
 URL = UrlSpec(
-    choice("qt_data", "data", [d for d in DATA_LABELS if d != "breastmnist"]),
+    choice("qt_data", "data", [d for d in DATA_LABELS if d != "upload"]),  # an upload cannot travel in a link
     integer("qt_ntrain", "ntrain", 16, 546),
     integer("qt_epochs", "epochs", 1, 30),
     choice("qt_batch", "bs", (16, 32, 64), whole),
@@ -55,7 +56,7 @@ URL = UrlSpec(
     choices("qt_study_ansatz", "study", ANSATZ_PRESETS),
     integer("qt_study_epochs", "study_epochs", 1, 10),
 )
-_DEFAULTS = {"qt_data": "phantom", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
+_DEFAULTS = {"qt_data": "breastmnist", "qt_ntrain": 256, "qt_epochs": 10, "qt_batch": 32, "qt_ansatz": DEFAULT_PRESET,
              "qt_mech": "semi_implicit", "qt_strain": 8, "qt_seval": 32, "qt_mlp": True, "qt_cnn": True,
              "qt_study_ansatz": ["constrained_crx", "ry_cnot", "ryrz_product"], "qt_study_epochs": 3}
 
@@ -79,7 +80,7 @@ def _upload_bytes() -> bytes | None:
 def current_data(seed: int) -> QCBNNDataset:
     """The dataset the settings ask for; ValueError with a page-ready message."""
     source = st.session_state["qt_data"]
-    upload = _upload_bytes() if source == "breastmnist" else None
+    upload = _upload_bytes() if source == "upload" else None
     return _cached_data(source, seed, int(st.session_state["qt_ntrain"]), upload)
 
 
@@ -89,9 +90,10 @@ def data_section(seed: int) -> QCBNNDataset | None:
     c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, key="qt_data", horizontal=True)
     c2.slider("Training examples (at most)", *URL["qt_ntrain"].bounds, step=8, key="qt_ntrain",
               help="Fewer examples train faster; the validation and test splits stay the same.")
-    if st.session_state["qt_data"] == "breastmnist":
-        st.file_uploader("MedMNIST breastmnist.npz (28×28)", type=["npz"], key="qt_upload",
-                         help="Nothing is downloaded: use the file from medmnist.com or ~/.medmnist/.")
+    if st.session_state["qt_data"] == "upload":
+        st.file_uploader("A BreastMNIST-format .npz (28×28)", type=["npz"], key="qt_upload",
+                         help="Nothing is downloaded. The genuine MedMNIST file already ships with the app "
+                              "(choose BreastMNIST); upload your own variant here.")
     try:
         data = current_data(seed)
     except ValueError as err:
@@ -99,8 +101,11 @@ def data_section(seed: int) -> QCBNNDataset | None:
         return None
     tag = " — **SYNTHETIC images, not patient data**" if data.synthetic else ""
     sizes = ", ".join(f"{s} {len(data.split(s))}" for s in ("train", "val", "test"))
-    st.caption(f"{data.description}{tag}  \nSplits: {sizes}; positive class (1) = {data.class_names[1]}.")
-    with st.expander("Examples per class", expanded=False):
+    st.caption(f"{data.description}{tag}  \nSplits: {sizes}; positive class (1) = {data.class_names[1]}. "
+               f"{base_rate_sentence(data)}")
+    if data.notice:
+        st.warning(data.notice)
+    with st.expander("Examples per class", expanded=data.kind == "image"):
         examples = data.class_examples("train", 8)
         for c, name in enumerate(data.class_names):
             if data.kind == "image":
@@ -112,6 +117,16 @@ def data_section(seed: int) -> QCBNNDataset | None:
                 st.dataframe(pd.DataFrame(examples[c][:, :8].numpy().round(2), columns=names), width="stretch",
                              hide_index=True)
     return data
+
+
+def base_rate_sentence(data: QCBNNDataset) -> str:
+    """The test split's class balance and what always answering the majority class scores."""
+    y = data.test.y.numpy()
+    counts = np.bincount(y, minlength=2)
+    major = int(counts.argmax())
+    return (f"Test split: {counts[1]} {data.class_names[1]}, {counts[0]} {data.class_names[0]} — always answering "
+            f"'{data.class_names[major]}' scores accuracy **{counts[major] / len(y):.3f}** (the base rate): "
+            "compare every accuracy with it.")
 
 
 def _to_image(x) -> np.ndarray:
@@ -475,19 +490,23 @@ def multiseed_tab() -> None:
         st.info("No committed study results found in docs/qcbnn_study/. Run e.g. `python -m qcbnn_core train "
                 "--data phantom --model qcbnn,mlp,bnn,cnn --seeds 0,1,2,3,4 --jobs 2 --json`.")
         return
-    st.markdown("Five seeds per model, 30 epochs each, run with `python -m qcbnn_core train … --seeds … --jobs 2` "
-                "(exact commands and the pre-registered rule in `docs/qcbnn_study.md`). Mean [95 % CI] over seeds; "
-                "the seeds pair the models (same data split and initialisation).")
     c1, c2 = st.columns(2)
     datasets = sorted({d for _, d in studies})
-    # Defaults: the phantom's confirmation stage, the one that answers the question (digits is too easy).
+    # Defaults: BreastMNIST (the paper's data) when its study is committed, else the phantom; the confirmation stage.
+    default = next((d for d in ("breastmnist", "phantom") if d in datasets), datasets[0])
     data = c1.radio("Data", datasets, key="qt_ms_data", horizontal=True, format_func=lambda d: DATA_LABELS.get(d, d),
-                    index=datasets.index("phantom") if "phantom" in datasets else 0)
+                    index=datasets.index(default))
     stages = [s for s in STAGES if (s, data) in studies]
     stage = c2.radio("Stage", stages, key="qt_ms_stage", format_func=STAGES.get, horizontal=True,
                      index=stages.index("confirm") if "confirm" in stages else 0)
     summary = studies[(stage, data)]
-    quantum = best_family(summary)
+    protocol = summary.get("protocol", "docs/qcbnn_study.md")
+    st.markdown(f"{len(summary['seeds'])} seeds per model, 30 epochs each (exact commands and the pre-registered "
+                f"rule in `{protocol}`). Mean [95 % CI] over seeds — Student-t for gaps, bootstrap over seeds for "
+                "accuracy, ECE and AUROC (which stays inside [0, 1]); the seeds pair the models (same data order and "
+                "initialisation).")
+    # The study names the configuration it selected (BreastMNIST); older summaries are read by the family rule.
+    quantum = summary.get("selected") or best_family(summary)
     if quantum is None:
         st.warning("No QCBNN family qualifies (every one has a collapsed run): no verdict.")
     elif "bnn" in summary["models"]:
@@ -496,6 +515,10 @@ def multiseed_tab() -> None:
         box(("Confirmation seeds: " if stage == "confirm" else "Selection seeds (the family was chosen on these, "
              "so read the confirmation stage for the verdict): ") + v["text"])
     st.dataframe(summary_table(summary), hide_index=True, width="stretch")
+    base_rates = {round(r["base_rate"], 3) for r in summary["runs"] if "base_rate" in r}
+    if base_rates:
+        st.caption(f"Accuracy against the test base rate {', '.join(f'{b:.3f}' for b in sorted(base_rates))} "
+                   "(always answering the majority class).")
     if summary["paired"]:
         st.markdown(f"**Paired differences against the {summary['baseline'].upper()}** (same seed; a CI that "
                     "excludes 0 is a difference the seeds support):")

@@ -367,3 +367,26 @@ def test_a_paused_run_whose_worker_went_away_keeps_its_curves_and_says_so(slots)
     at.button(key="lab_reset").click().run()
     at.button(key="lab_start").click().run()  # a new run starts from step 0 in a new worker
     assert at.session_state[view.LAB_KEY].running and not at.exception
+
+
+def test_deepmind_task_in_the_picker_with_its_questions_and_difficulty(monkeypatch, tmp_path):
+    monkeypatch.setenv("NTL_DATA_CACHE", str(tmp_path))
+    from ntl_core.deepmind import DeepMindTask
+
+    monkeypatch.setattr(DeepMindTask, "train_size", 300)  # the default set (50,000) takes a minute to generate
+    at = _app(task="dm:numbers__place_value", difficulty="easy")
+    assert not at.exception
+    assert at.session_state["lab_task"] == "dm:numbers__place_value" and at.session_state["lab_difficulty"] == "easy"
+    picker = at.selectbox(key="lab_task")
+    assert "DeepMind: name one digit of a number (its place value) (numbers__place_value)" in picker.options
+    # Three of the generator's interpolation questions, as a student reads them, with their answers.
+    from ntl_core.deepmind import example_questions
+
+    shown = _texts(at.caption)
+    for q, a in example_questions("numbers__place_value", 3):
+        assert f"*{q}* → **{a}**" in shown
+    assert at.slider(key="lab_digits").disabled and not at.selectbox(key="lab_difficulty").disabled
+    at.button(key="lab_step").click().run()
+    assert not at.exception
+    lab = at.session_state[view.LAB_KEY].handle.target
+    assert lab.trainers["ce"].task.name == "dm:numbers__place_value" and lab.trainers["ce"].task.difficulty == "easy"

@@ -107,12 +107,15 @@ def test_load_data_cuts_the_training_split_and_validates_uploads():
     tab = load_data("breast_cancer", seed=0, n_train=50)
     assert tab.kind == "tabular" and tab.input_shape == (30,) and len(tab.train) == 50
     with pytest.raises(ValueError, match="not a readable .npz"):
-        load_data("breastmnist", 0, 100, upload=b"definitely not a zip file")
+        load_data("upload", 0, 100, upload=b"definitely not a zip file")
     with pytest.raises(ValueError, match="missing keys"):
-        load_data("breastmnist", 0, 100, upload=_npz(train_images=np.zeros((2, 28, 28), np.uint8)))
+        load_data("upload", 0, 100, upload=_npz(train_images=np.zeros((2, 28, 28), np.uint8)))
     with pytest.raises(ValueError, match="upload"):
-        load_data("breastmnist", 0, 100)
-    good = load_data("breastmnist", 0, 100, upload=_breastmnist_like())
+        load_data("upload", 0, 100)
+    bundled = load_data("breastmnist", 0, 100)  # the genuine file that ships with the app, no upload needed
+    assert len(bundled.train) == 100 and len(bundled.test) == 156 and not bundled.synthetic and not bundled.notice
+    good = load_data("upload", 0, 100, upload=_breastmnist_like())
+    assert "not MedMNIST's original" in good.notice
     assert len(good.train) == 12 and good.train.y.tolist() == [1, 0] * 6  # MedMNIST 0 = malignant → class 1
 
 
@@ -252,9 +255,9 @@ def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
     at = _app()
     at.button(key="qt_lab_start").click().run()
     assert at.session_state[view.LAB_KEY].running and slots.in_use() == 1
-    at.radio(key="qt_data").set_value("breastmnist").run()
+    at.radio(key="qt_data").set_value("upload").run()
     assert not at.session_state[view.LAB_KEY].running and slots.in_use() == 0  # unusable data pauses the run
-    assert "upload MedMNIST's breastmnist.npz first" in shown(_texts(at.error))
+    assert "upload a BreastMNIST-format .npz first" in shown(_texts(at.error))
     at.file_uploader(key="qt_upload").upload("breastmnist.npz", b"PK\x03\x04 broken", "application/octet-stream")
     at.run()
     assert not at.exception
@@ -264,6 +267,19 @@ def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
     at.run()
     assert not at.exception and not at.error
     assert "BreastMNIST" in _texts(at.caption)
+    assert "not MedMNIST's original" in _texts(at.warning)  # a user's own variant is said to be one
+
+
+def test_breastmnist_is_the_default_with_its_base_rate_and_real_images():
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception and at.session_state["qt_data"] == "breastmnist"
+    caption = _texts(at.caption)
+    assert "BreastMNIST (MedMNIST v2)" in caption and "SYNTHETIC" not in caption
+    assert "42 malignant, 114 normal/benign" in caption and "**0.731** (the base rate)" in caption
+    assert at.expander[[e.label for e in at.expander].index("Examples per class")].proto.expanded
+    at.radio(key="qt_data").set_value("phantom").run()
+    assert "SYNTHETIC images, not patient data" in _texts(at.caption)
 
 
 def test_architecture_study_table_and_csv(slots):
@@ -363,18 +379,23 @@ def test_multiseed_tab_reads_the_committed_study(tmp_path, monkeypatch):
     assert "Selection seeds" in _texts(at.success) and "attributed to the circuit" in _texts(at.success)
 
 
-def test_multiseed_tab_shows_the_committed_phantom_verdict():
-    """The real committed study (docs/qcbnn_study/): the page says what the rule says, whatever it is."""
+@pytest.mark.parametrize("data", ["breastmnist", "phantom"])
+def test_multiseed_tab_shows_the_committed_verdict(data):
+    """The real committed studies (docs/qcbnn_study/): the page says what the rule says, whatever it is; the
+    paper's own data (BreastMNIST) is shown first when its study is committed."""
     from pages._ui.qcbnn_lab import load_study
     from qcbnn_core.study import best_family, verdict
 
     studies = load_study()
-    if ("confirm", "phantom") not in studies:
-        pytest.skip("no committed phantom confirmation study")
-    summary = studies[("confirm", "phantom")]
-    expected = verdict(summary, best_family(summary))["text"]
+    if ("confirm", data) not in studies:
+        pytest.skip(f"no committed {data} confirmation study")
+    summary = studies[("confirm", data)]
+    expected = verdict(summary, summary.get("selected") or best_family(summary))["text"]
     at = _app()
-    assert at.radio(key="qt_ms_data").value == "phantom" and not at.exception
+    default = "breastmnist" if ("confirm", "breastmnist") in studies else "phantom"
+    assert at.radio(key="qt_ms_data").value == default and not at.exception
+    if data != default:
+        at.radio(key="qt_ms_data").set_value(data).run()
     assert expected in _texts([*at.success, *at.warning])
 
 

@@ -134,3 +134,19 @@ def test_verdict_says_when_a_gap_is_undefined_on_most_seeds():
     out = verdict(_study([0.3, nan, nan, nan], [0.1, nan, nan, nan], [0.2, nan, nan, nan]), "qcbnn")
     assert out["larger_than_baseline"] == "undefined" and not out["quantum_effect"]
     assert "defined on 1 of 4 seeds only: no CI" in out["text"] and "NOT established" in out["text"]
+
+
+def test_bounded_metrics_keep_their_intervals_inside_their_range():
+    # Two seeds with accuracies 0.72 and 1.0 gave "0.58–1.15" under a t-interval; proportions now use the bootstrap.
+    recs = [_rec("bnn", 0, 0.72, 0.1, auroc=0.55), _rec("bnn", 1, 1.0, 0.3, auroc=0.99),
+            _rec("qcbnn", 0, 1.0, 0.2, auroc=1.0), _rec("qcbnn", 1, 1.0, 0.2, auroc=1.0)]
+    out = summarize(recs)
+    acc = out["models"]["bnn"]["accuracy"]
+    assert acc["method"] == "bootstrap" and 0.72 <= acc["ci_low"] <= acc["ci_high"] <= 1.0
+    auroc = out["models"]["bnn"]["auroc"]["predictive_entropy"]
+    assert auroc["method"] == "bootstrap" and 0.0 <= auroc["ci_low"] and auroc["ci_high"] <= 1.0
+    all_correct = out["models"]["qcbnn"]["accuracy"]
+    assert all_correct["ci_low"] == all_correct["ci_high"] == 1.0
+    diff = out["paired"]["qcbnn"]["accuracy"]
+    assert -1.0 <= diff["ci_low"] <= diff["ci_high"] <= 1.0
+    assert out["models"]["bnn"]["gap"]["predictive_entropy"]["method"] == "t"  # gaps are not proportions
