@@ -274,7 +274,7 @@ def run_upload_case(apps: dict, case) -> tuple[str, str]:
         at.query_params.update({"epochs": "1", "ntrain": "16"} if viewer != "ntl" else {"steps": "10"})
         at.run()
         if viewer == "data":
-            at.radio(key="qt_data").set_value("breastmnist").run()
+            at.radio(key="qt_data").set_value("upload").run()
     suffix = ".npz" if viewer == "data" else ".zip"
     at.file_uploader(key=upload_key).set_value((f"case{suffix}", raw, "application/zip"))
     if button:
