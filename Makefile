@@ -30,13 +30,13 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 # `make serve` serves a class: every network interface, class settings (.streamlit/config.toml: no tracebacks,
-# 10 MB uploads, XSRF on, no top bar), no file watcher, training in worker processes; then waits for
+# 10 MB uploads, XSRF on, no top bar, no file watcher), training in worker processes; then waits for
 # /_stcore/health and prints the address to give students. Caps: APP_CPU_WORKERS, APP_GPU_WORKERS,
 # APP_MAX_QUEUED; APP_RAY_ADDRESS=auto trains on a Ray cluster. See docs/running_a_class.md.
 HOST ?= 0.0.0.0
 serve: $(VENV)/.runtime
 	@$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
-	  --server.fileWatcherType none & pid=$$!; trap 'kill $$pid' INT TERM; \
+	  & pid=$$!; trap 'kill $$pid' INT TERM; \
 	if $(PY) -c "import sys, time, urllib.request as u; t = time.time() + 120; \
 	exec('while True:\n try:\n  sys.exit(0 if u.urlopen(\"http://127.0.0.1:$(PORT)/_stcore/health\", timeout=2).read() == b\"ok\" else 1)\n except OSError:\n  time.sleep(1)\n  t < time.time() and sys.exit(1)')"; \
 	then echo "Class server up (health: ok). Students open http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || hostname):$(PORT)"; \

@@ -9,8 +9,14 @@ to stand in for the laptops:
     resets its renderers' priority, so in practice they still compete, observed): pessimistic figures;
   * ``--client-cpu CORES``: the students' browser (every process it forks) runs in a CPU cgroup capped at
     CORES cores (Linux, root, cgroup v1 ``cpu`` or v2), so it cannot take more than a stated share from
-    the server, the workers and the newcomer.
-A second browser, outside any cap, times the explorer like a newcomer would.
+    the server, the workers and the newcomer;
+  * ``--server-cpus LIST --client-cpus LIST`` (``taskset`` lists, Linux): the server and its workers on
+    some cores, this script and both browsers on others, so the clients cannot take the server's cores.
+A second browser, outside any cap, times the explorer like a newcomer would. The server records its own
+time per page run and per training tick (``APP_TIMING_FILE``), so the explorer's load is reported twice:
+server-side page-run time (p50/p95, the server's share alone) and the browser's first load (both).
+``--training-cpus N`` starts the server with ``APP_TRAINING_CPUS=N``; ``--ray-nodes K`` starts a local Ray
+cluster of K one-CPU worker nodes (a head with no CPUs) and points the server at it (``APP_RAY_ADDRESS``).
 
 What it does, in order:
   1. starts ``streamlit run app.py`` with the class settings (``.streamlit/config.toml``) on a free port;
@@ -25,7 +31,8 @@ What it does, in order:
      the page's worker reaper closes a gone session's worker after a minute).
 
 Printed: sessions, granted/queued/errors, server RSS idle/peak/after (the web process; the workers'
-RSS separately), explorer first-load idle vs loaded (medians), steps/s per run, the machine's load.
+RSS separately), explorer server-side page-run p50/p95 and browser first-load, idle vs loaded, steps/s per
+run (the pages' and the server's ticks), the machine's load.
 
 Run: ``python benchmarks/classroom_load.py --sessions 10`` (``--sessions 30``; ``--json`` for one line).
 """
@@ -39,12 +46,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import psutil
+
+from labkit.cli_args import parse_cpus
+from labkit.timing import TimingStore, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,12 +69,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env_extra: dict[str, str]) -> subprocess.Popen:
+def start_server(port: int, env_extra: dict[str, str], cpus: frozenset[int] | None = None,
+                 log: Path | None = None) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``port`` (on ``cpus`` only, with all it starts; its output to ``log``)."""
     env = dict(os.environ, **env_extra)
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the server outlives this function
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
@@ -166,6 +180,7 @@ def cpu_seconds(pids: set[int]) -> dict[int, float]:
 
 
 def worker_pids(server_pid: int) -> set[int]:
+    """The server's training workers: its spawned processes, or Ray's worker processes on this machine."""
     out = set()
     for child in psutil.Process(server_pid).children(recursive=True):
         try:
@@ -173,7 +188,45 @@ def worker_pids(server_pid: int) -> set[int]:
                 out.add(child.pid)
         except psutil.Error:
             pass
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith("ray::"):  # actors and idle Ray workers
+            out.add(proc.pid)
     return out
+
+
+def local_ray_cluster(nodes: int):
+    """A Ray cluster on this machine: a head with no CPUs and ``nodes`` worker nodes of one CPU each (standing in
+    for machines). Returns the cluster (``.address``; call ``.shutdown()``)."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    for _ in range(nodes):
+        cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    return cluster
+
+
+class Phase:
+    """Wall-clock start and end of a phase, to cut the server's timing file."""
+
+    def __enter__(self) -> "Phase":
+        self.start = time.time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end = time.time()
+
+
+def server_side(timing: Path, phase: Phase, page: str = "ntl_explorer") -> dict:
+    """What the server recorded during ``phase``: ``page``'s page-run times (p50/p95) and each run's steps/s."""
+    store = TimingStore.replay(timing.read_text().splitlines(), phase.start, phase.end)
+    since = phase.end - phase.start
+    times = store.page_times(since).get(page, [])
+    rates = store.run_rates(since)
+    return {"page_runs": len(times), "p50": percentile(times, 50) if times else None,
+            "p95": percentile(times, 95) if times else None,
+            "steps_per_s_per_run": sorted(r.steps_per_s for r in rates.values()),
+            "cpu_share_per_run": sorted(r.cpu_share for r in rates.values() if r.cpu_share is not None)}
 
 
 def explorer_first_load(browser, url: str) -> float:
@@ -236,6 +289,14 @@ def main() -> None:
                         help="added to the students' browser's niceness (0: the clients compete with the server)")
     parser.add_argument("--client-cpu", type=float, default=None,
                         help="cap the students' browser at this many cores (a CPU cgroup; stands in for their laptops)")
+    parser.add_argument("--server-cpus", type=parse_cpus, default=None,
+                        help="run the server and its workers on these cores only (a taskset list, e.g. 0)")
+    parser.add_argument("--client-cpus", type=parse_cpus, default=None,
+                        help="run this script and both browsers on these cores only (e.g. 1)")
+    parser.add_argument("--training-cpus", type=int, default=None, help="APP_TRAINING_CPUS for the server")
+    parser.add_argument("--ray-nodes", type=int, default=0,
+                        help="train on a local Ray cluster of this many one-CPU nodes (0: worker processes)")
+    parser.add_argument("--server-log", type=Path, default=None, help="keep the server's output (its timing lines)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -243,12 +304,22 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    timing = Path(tempfile.mkdtemp(prefix="classroom_timing_")) / "timing.jsonl"
+    env = {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "APP_TIMING_FILE": str(timing)}
     if args.workers:
         env["APP_CPU_WORKERS"] = str(args.workers)
-    server = start_server(port, env)
+    if args.training_cpus:
+        env["APP_TRAINING_CPUS"] = str(args.training_cpus)
+    cluster = local_ray_cluster(args.ray_nodes) if args.ray_nodes else None
+    if cluster is not None:
+        env["APP_RAY_ADDRESS"] = cluster.address
+    server = start_server(port, env, args.server_cpus, args.server_log)
+    if args.client_cpus:
+        os.sched_setaffinity(0, args.client_cpus)  # Playwright's driver and the browsers start from here
     sampler = RssSampler(server.pid)
-    out: dict = {"sessions": args.sessions, "load_before": os.getloadavg(), "client_cpu": args.client_cpu}
+    out: dict = {"sessions": args.sessions, "load_before": os.getloadavg(), "client_cpu": args.client_cpu,
+                 "server_cpus": sorted(args.server_cpus or []), "client_cpus": sorted(args.client_cpus or []),
+                 "training_cpus": args.training_cpus, "ray_nodes": args.ray_nodes}
     pw = sync_playwright().start()
     # Two browsers: the students' (their pages render on this machine, but in class they would render on the
     # students' laptops, so it runs at a lower priority than the server) and the probe that times the explorer
@@ -269,7 +340,9 @@ def main() -> None:
         explorer_first_load(probe, url)
         ctx, _ = open_student(browser, url, args.steps, start=False)
         ctx.close()
-        out["explorer_idle_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
+        with Phase() as idle:
+            out["explorer_idle_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
+        out["server_idle"] = server_side(timing, idle)
         time.sleep(3)
         out["rss_idle"] = sampler.now()[0]
         sampler.start()
@@ -286,8 +359,10 @@ def main() -> None:
         # Where the machine's CPU goes while the class trains: web server, training workers, student browsers.
         groups = {"server": lambda: {server.pid}, "workers": lambda: worker_pids(server.pid), "clients": chromium_pids}
         cpu0, t_cpu0 = {g: cpu_seconds(f()) for g, f in groups.items()}, time.perf_counter()
-        time.sleep(args.train_s)
+        with Phase() as training:
+            time.sleep(args.train_s)
         cpu1, elapsed = {g: cpu_seconds(f()) for g, f in groups.items()}, time.perf_counter() - t_cpu0
+        out["server_training"] = server_side(timing, training)
         for g in groups:  # processes that started during the window count from 0
             out[f"{g}_cpu_share"] = sum(v - cpu0[g].get(pid, 0.0) for pid, v in cpu1[g].items()) / elapsed
         states = [state_of(p) for p in pages]
@@ -299,7 +374,9 @@ def main() -> None:
         out["unreadable"] = sum(s == "unreadable" for s, _ in states)
         print(f"after {args.train_s:.0f} s: training {out['granted']}, queued {out['queued']}, errors {out['errors']}",
               file=sys.stderr, flush=True)  # partial results survive a run cut short
-        out["explorer_loaded_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
+        with Phase() as loaded:
+            out["explorer_loaded_s"] = [explorer_first_load(probe, url) for _ in range(args.probes)]
+        out["server_loaded"] = server_side(timing, loaded)
         print(f"explorer first load loaded: {[round(x, 1) for x in out['explorer_loaded_s']]} s", file=sys.stderr,
               flush=True)
         # Each page's "per run" rate (its last tick; a comparison trains losses x seeds runs), after the probes.
@@ -337,6 +414,8 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        if cluster is not None:
+            cluster.shutdown()
     out["load_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(out))
@@ -351,17 +430,27 @@ def main() -> None:
           f"{mib(out['rss_after'])} ({100 * (out['rss_after'] / out['rss_idle'] - 1):+.1f} % vs idle)")
     print(f"training workers: at most {out['workers_during']} alive, peak RSS {mib(out['rss_workers_peak'])} "
           f"together; after closing: {out['workers_after']} alive")
-    print(f"explorer first load: idle {med(out['explorer_idle_s'])}, loaded {med(out['explorer_loaded_s'])} "
+    print(f"explorer first load (browser): idle {med(out['explorer_idle_s'])}, loaded {med(out['explorer_loaded_s'])} "
           f"(ratio {loaded / idle:.2f}; probes idle {[round(x, 1) for x in out['explorer_idle_s']]}, loaded "
           f"{[round(x, 1) for x in out['explorer_loaded_s']]})")
+    si, sl = out["server_idle"], out["server_loaded"]
+    if si["p95"] and sl["p95"]:
+        print(f"explorer page runs (server): idle p50 {si['p50']:.2f} s, p95 {si['p95']:.2f} s ({si['page_runs']} runs); "
+              f"loaded p50 {sl['p50']:.2f} s, p95 {sl['p95']:.2f} s ({sl['page_runs']} runs); p95 ratio "
+              f"{sl['p95'] / si['p95']:.2f} (target <= 1.5)")
+    st = out["server_training"]
+    print(f"steps/s per run from the server's ticks while training: {', '.join(f'{r:.1f}' for r in st['steps_per_s_per_run']) or '–'}"
+          f"; worker CPU share per run: {', '.join(f'{c:.0%}' for c in st['cpu_share_per_run']) or '–'}")
     print(f"CPU while training, in cores: web process {out['server_cpu_share']:.2f}, training workers "
           f"{out['workers_cpu_share']:.2f}, student browsers {out['clients_cpu_share']:.2f}")
     rates = out["steps_per_s_per_run"]
     print(f"steps/s per run: {', '.join(f'{r:.1f}' for r in rates) or '–'}"
           + (f" (median {statistics.median(rates):.1f})" if rates else ""))
     print(f"students' browser: {'capped at ' + format(args.client_cpu, 'g') + ' cores' if args.client_cpu else 'uncapped'}"
-          f" (--client-nice {args.client_nice}); machine: {os.cpu_count()} CPUs; load average before {out['load_before'][0]:.1f}, after "
-          f"{out['load_after'][0]:.1f}")
+          f" (--client-nice {args.client_nice}); server cores {out['server_cpus'] or 'any'}, client cores "
+          f"{out['client_cpus'] or 'any'}, APP_TRAINING_CPUS {args.training_cpus or 'unset'}, Ray nodes "
+          f"{args.ray_nodes or 'none'}; machine: {os.cpu_count()} CPUs; load average before {out['load_before'][0]:.1f}, "
+          f"after {out['load_after'][0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,13 @@ def pick_device(prefer: str | torch.device | None = "auto") -> torch.device:
         raise ValueError(f"unknown device {prefer!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
     if device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device {prefer!r} is not supported here; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    if device.type == "cpu" and device.index not in (None, 0):  # torch accepts "cpu:99" and ignores the index
+        raise ValueError(f"device {prefer!r}: there is one CPU device; use 'cpu' (threads set the cores used)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device} requested but CUDA is not available; use device='auto' or 'cpu'")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device} requested but this machine has {torch.cuda.device_count()} CUDA "
+                         f"device(s), numbered from 0")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError(f"device {device} requested but MPS is not available; use device='auto' or 'cpu'")
     return device

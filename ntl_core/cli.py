@@ -17,6 +17,7 @@ from pathlib import Path
 
 import transformers
 
+from labkit.cli_args import add_progress_flag, check_jobs, int_at_least, parse_seeds
 from labkit.device import pick_device
 from labkit.out_dir import check_out, staged_out
 from labkit.strict_json import jsonable
@@ -29,21 +30,6 @@ from ntl_core.presets import DEFAULT_PRESET, PRESET_INFO
 from ntl_core.train_config import TASKS, TrainConfig
 from ntl_core.verdict import compare
 from ntl_core.trainer import TqdmCallback
-
-
-def _int_list(text: str) -> list[int]:
-    """``0,1,2`` or a range ``0-19`` (both ends included), or a mix: ``0-4,10``."""
-    try:
-        values = []
-        for part in (p.strip() for p in text.split(",") if p.strip()):
-            lo, _, hi = part.partition("-")
-            values += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers or ranges like 0-19, got {text!r}") \
-            from err
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return values
 
 
 def _loss_list(text: str) -> list[str]:
@@ -72,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=list(MODEL_PRESETS))
     train.add_argument("--losses", type=_loss_list, help="comma-separated, from " + ",".join(LOSSES)
                        + " (default: the preset's)")
-    train.add_argument("--seeds", type=_int_list, help="comma-separated (default: the preset's)")
-    train.add_argument("--steps", type=int, help="optimiser steps per run (default: the preset's budget)")
+    train.add_argument("--seeds", type=parse_seeds, help="0,1,2 or 0-4 (default: the preset's)")
+    train.add_argument("--steps", type=int_at_least(1), help="optimiser steps per run (default: the preset's budget)")
     train.add_argument("--lr", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--ntl-weight", type=float, help="λ in CE + λ·NTL")
@@ -95,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ray", metavar="ADDRESS",
                        help="run every (loss, seed) as a Ray actor on this cluster ('auto', 'ray://head:10001'); "
                             "needs the 'ray' package")
-    train.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    add_progress_flag(train)
     return parser
 
 
@@ -145,6 +131,7 @@ def format_table(report: dict) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     base = config_from_args(args)
     pick_device(base.device)  # a bad --device fails here, not after the first run
+    check_jobs(args.jobs, on_cluster=bool(args.ray))
     if args.out is None:
         return _train_and_report(args, base, None)
     check_out(args.out, args.overwrite)
@@ -155,13 +142,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_and_report(args: argparse.Namespace, base: TrainConfig, out: Path | None) -> int:
     preset = PRESET_INFO[args.preset]
     losses, seeds = args.losses or list(preset.losses), args.seeds or list(preset.seeds)
-    progress = (lambda cfg: []) if args.no_progress else (
+    progress = (lambda cfg: []) if args.quiet else (
         lambda cfg: [TqdmCallback(cfg.steps, desc=f"{cfg.loss} seed {cfg.seed}")])
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     backend = "ray" if args.ray else "process" if args.jobs > 1 else "inprocess"
     jobs = len(losses) * len(seeds) if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides
-    done = (lambda r: None) if args.no_progress or backend == "inprocess" else (
+    done = (lambda r: None) if args.quiet or backend == "inprocess" else (
         lambda r: print(f"done: {r.loss} seed {r.seed} ({r.steps_per_second:.1f} steps/s)", file=sys.stderr))
     results = run_comparison(base, losses, seeds, base.steps, out=out, callbacks=progress,
                              backend=backend, jobs=jobs, ray_address=args.ray, on_result=done,

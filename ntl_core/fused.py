@@ -43,6 +43,34 @@ class CEWithNTLOutput(NamedTuple):
     ntl: Tensor
 
 
+def make_ntl(
+    tokenizer: VocabSource,
+    kind: str,
+    weight: float,
+    reweigh: bool,
+    vocab_size: int | None,
+    digit_level: bool,
+) -> NTLoss | NTLossDotProduct:
+    """The NTL term of a fused CE + NTL loss, after checking ``kind`` and ``weight``.
+
+    Args: as :class:`CEWithNTL`.
+
+    Returns:
+        :class:`ntl_core.NTLoss` for ``"was"``, :class:`ntl_core.NTLossDotProduct` (MSE) for ``"mse"``.
+
+    Raises:
+        ValueError: unknown ``kind``, negative or non-finite ``weight``, or a vocabulary without
+            number tokens.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if not (weight >= 0 and weight < float("inf")):
+        raise ValueError(f"weight must be a finite number ≥ 0, got {weight}")
+    if kind == "was":
+        return NTLoss(tokenizer, vocab_size, digit_level, reweigh)
+    return NTLossDotProduct(tokenizer, vocab_size, digit_level, reweigh, F.mse_loss)
+
+
 class _SoftmaxCEAndNumberLogProbs(torch.autograd.Function):
     """``(logits, …) → (mean CE, log-probabilities of number tokens at number rows)``.
 
@@ -158,18 +186,10 @@ class CEWithNTL:
             ValueError: unknown ``kind``, negative or non-finite ``weight``, or a vocabulary
                 without number tokens.
         """
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        if not (weight >= 0 and weight < float("inf")):
-            raise ValueError(f"weight must be a finite number ≥ 0, got {weight}")
+        self.ntl = make_ntl(tokenizer, kind, weight, reweigh, vocab_size, digit_level)
         self.kind = kind
         self.weight = float(weight)
         self.ignore_index = ignore_index
-        self.ntl: NTLoss | NTLossDotProduct = (
-            NTLoss(tokenizer, vocab_size, digit_level, reweigh)
-            if kind == "was"
-            else NTLossDotProduct(tokenizer, vocab_size, digit_level, reweigh, F.mse_loss)
-        )
         self.vocab_size = self.ntl.vocab_size
 
     def __call__(self, logits: Tensor, labels: Tensor) -> CEWithNTLOutput:

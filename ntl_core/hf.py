@@ -43,10 +43,8 @@ def ntl_loss_func(tokenizer: PreTrainedTokenizerFast, kind: str = "was", weight:
 
     Returns:
         ``f(outputs, labels, num_items_in_batch=None) -> loss``. ``Trainer`` does not rescale a
-        custom loss for gradient accumulation, so when it passes ``num_items_in_batch`` (the number
-        of trained tokens over all accumulated micro-batches and devices) the micro-batch mean is
-        weighted by this micro-batch's share of those tokens; the sum over micro-batches is then the
-        token-weighted mean, exact for CE and close for NTL (whose own mean is over digit tokens).
+        custom loss for gradient accumulation, so when it passes ``num_items_in_batch`` the
+        micro-batch mean is weighted by :func:`share_of_items`.
     """
     objective = make_objective(kind, tokenizer, weight, reweigh)
 
@@ -55,12 +53,28 @@ def ntl_loss_func(tokenizer: PreTrainedTokenizerFast, kind: str = "was", weight:
         if causal:
             logits, labels = shift_for_causal_lm(logits, labels)
         loss = objective(logits, labels)["loss"]
-        if num_items_in_batch is None:
-            return loss
-        trained = (labels != IGNORE).sum()
-        return loss * trained.to(loss.dtype) / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
+        return loss if num_items_in_batch is None else share_of_items(loss, labels, num_items_in_batch)
 
     return compute_loss
+
+
+def share_of_items(loss: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor,
+                   ignore_index: int = IGNORE) -> torch.Tensor:
+    """``loss`` (a micro-batch mean) weighted by this micro-batch's share of the trained tokens.
+
+    Args:
+        loss: 0-D mean over the micro-batch's trained tokens.
+        labels: the micro-batch's labels, aligned with what the loss trained on.
+        num_items_in_batch: trained tokens over all accumulated micro-batches and devices
+            (``transformers.Trainer`` passes it).
+        ignore_index: label id of untrained positions.
+
+    Returns:
+        ``loss · trained / num_items_in_batch``; summed over the micro-batches this is the
+        token-weighted mean (exact for CE, close for NTL, whose own mean is over number tokens).
+    """
+    trained = (labels != ignore_index).sum().to(loss.dtype)
+    return loss * trained / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
 
 
 class QADataset(Dataset):

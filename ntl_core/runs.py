@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from labkit.run_format import stamp, unstamp
 from labkit.strict_json import jsonable
 from labkit.untrusted import Budget, is_regular_file, read_json, read_jsonl
@@ -72,7 +74,10 @@ def save_run(trainer, run_dir: str | Path, weights: bool = True) -> Path:
     """Write ``trainer``'s config, history and (unless ``weights=False``) checkpoint into ``run_dir``."""
     run_dir = write_history(run_dir, trainer.cfg, trainer.history)
     if weights:
-        trainer.model.save_pretrained(run_dir / CHECKPOINT)
+        try:
+            trainer.model.save_pretrained(run_dir / CHECKPOINT)
+        except SafetensorError as err:  # safetensors reports a full disk this way, not as an OSError
+            raise OSError(f"cannot write the checkpoint to {run_dir / CHECKPOINT} ({err})") from err
         trainer.tokenizer.save_pretrained(run_dir / CHECKPOINT)
     return run_dir
 

@@ -25,6 +25,9 @@ OPERATIONS = {"addition": "+", "subtraction": "-", "multiplication": "*"}
 _APPLY = {"addition": operator.add, "subtraction": operator.sub, "multiplication": operator.mul}
 SPLITS = ("interpolation", "extrapolation")
 _INTEGER = re.compile(r"-?\d+")
+# One DeepMind Mathematics file (a module at one difficulty) is tens of MB; reading keeps the text and its
+# lines in memory (about 4x the file), so a larger file is refused before it is read.
+MAX_QA_FILE_BYTES = 256 * 2**20
 # The held-out pairs must not depend on the run's seed: runs with different seeds are scored on
 # the same questions, so their metrics can be averaged and paired.
 SPLIT_SEED = 20250713
@@ -190,8 +193,14 @@ def load_qa_file(path: str | Path) -> list[Pair]:
         ValueError: if the file cannot be read, is empty, has an odd number of lines or an empty
             line (the message names the 1-based line number).
     """
+    file = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if file.exists() and not file.is_file():  # /dev/zero or a pipe would be read until memory runs out
+            raise ValueError(f"question/answer file {path} is not a regular file")
+        if file.exists() and file.stat().st_size > MAX_QA_FILE_BYTES:
+            raise ValueError(f"question/answer file {path} has {file.stat().st_size:,} bytes; at most "
+                             f"{MAX_QA_FILE_BYTES:,} are read")
+        text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"cannot read question/answer file {path}: {err}") from err
     lines = text.rstrip("\n").split("\n")

@@ -14,6 +14,9 @@ from ntl_core.tokenization import TOKENIZER_KINDS
 DEEPMIND_TASKS = tuple(TASK_PREFIX + m for m in MODULES)
 TASKS = (*OPERATIONS, *DEEPMIND_TASKS, "file")
 MAX_BATCH = 1024  # keeps a shared classroom server's memory bounded
+# The DeepMind Mathematics test files hold 10,000 questions per module, the largest held-out split read
+# here; every evaluation decodes them all greedily. (1,000,000,000 allocated 7.45 GiB before training.)
+MAX_EVAL_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class TrainConfig(Config):
         need(self.train_size <= MAX_TRAIN_SIZE, f"train_size must be at most {MAX_TRAIN_SIZE:,}, got {self.train_size:,}")
         need(self.difficulty in DIFFICULTIES, f"difficulty must be one of {tuple(DIFFICULTIES)}, got {self.difficulty!r}")
         need(self.batch_size <= MAX_BATCH, f"batch_size must be at most {MAX_BATCH}, got {self.batch_size}")
+        need(self.eval_size <= MAX_EVAL_SIZE, f"eval_size must be at most {MAX_EVAL_SIZE:,} (the size of a DeepMind "
+                                              f"Mathematics test file), got {self.eval_size:,}")
 
     def make_task(self) -> Task | DeepMindTask:
         """The task this config trains on (file tasks read and validate their files here)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from labkit.cli_args import add_progress_flag, check_jobs, int_at_least, parse_seed, parse_seeds, usable_cpus
 from labkit.device import pick_device
 from labkit.out_dir import check_out, staged_out
 from labkit.strict_json import jsonable
@@ -27,6 +28,8 @@ from .models import MECHANISMS, MODEL_KINDS
 from .runs import save_run
 from .study import RunSpec, format_summary, load_data, parse_spec, run_many, summarize
 from .trainer import TqdmCallback, TrainConfig, Trainer
+
+DEFAULT_BASELINE = "bnn"  # the classical Bayesian network with the same layers: what "quantum" is compared with
 
 
 def _digits(text: str) -> tuple[int, int]:
@@ -53,12 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continuity mechanism (qcbnn, mlp); semi_implicit = the fair default")
     defaults = TrainConfig()
     t.add_argument("--epochs", type=int, default=defaults.epochs)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds for a multi-seed comparison")
+    t.add_argument("--seed", type=parse_seed, default=0)
+    t.add_argument("--seeds", type=parse_seeds, default=None, help="seeds for a multi-seed comparison: 0,1,2 or 0-4")
     t.add_argument("--jobs", type=int, default=1, help="parallel processes for a comparison (one torch thread each)")
     t.add_argument("--ray", metavar="ADDRESS", help="run each (model, seed) of a comparison as a Ray actor on this "
                                                     "cluster ('auto', 'ray://head:10001'); needs the 'ray' package")
-    t.add_argument("--baseline", default="bnn", help="model spec the paired differences are taken against")
+    t.add_argument("--baseline", default=None,
+                   help=f"model spec the paired differences are taken against (default: {DEFAULT_BASELINE}, if listed)")
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)
     t.add_argument("--lr", type=float, default=defaults.lr)
     t.add_argument("--samples-train", type=int, default=defaults.n_samples_train, help="weight draws per step")
@@ -73,23 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra mixing draws K of the semi-implicit KL bound")
     t.add_argument("--n-boot", type=int, default=defaults.n_boot, help="bootstrap replicates for the gap CIs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (classical part)")
-    t.add_argument("--threads", type=int, default=1,
+    t.add_argument("--threads", type=int_at_least(1, usable_cpus()), default=1,
                    help="torch CPU threads (default 1: fastest for these tiny tensors on a shared CPU, measured)")
     t.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     t.add_argument("--out", type=Path, default=None, help="save a run directory the app can open")
     t.add_argument("--overwrite", action="store_true", help="replace a non-empty --out as a whole")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(t)
     return p
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(t) for t in text.split(",")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--seeds must look like 0,1,2, got {text!r}") from exc
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"--seeds has duplicates: {text!r}")
-    return seeds
 
 
 def _configs(args) -> tuple[list[tuple[str, object]], dict]:
@@ -124,7 +118,7 @@ def format_table(ev: Evaluation, title: str) -> str:
 
 def run_train(args) -> dict:
     """Train as the arguments say; returns the JSON-ready result (also used by tests)."""
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(args.threads)
     pick_device(args.device)  # a bad --device or an unusable --out fails before any training
     if args.out is not None:
         check_out(args.out, args.overwrite)
@@ -157,8 +151,11 @@ def run_study(args) -> dict:
     if args.out:
         raise ValueError("--out saves one run: use it with one model and one seed")
     labels = [label for label, _ in models]
-    if args.baseline not in labels:
-        print(f"note: baseline {args.baseline!r} is not among the models: no paired differences", file=sys.stderr)
+    baseline = args.baseline or DEFAULT_BASELINE
+    if args.baseline is not None and args.baseline not in labels:
+        raise ValueError(f"--baseline {args.baseline!r} is not among --model ({', '.join(labels)}): name one of them")
+    if baseline not in labels:
+        print(f"note: baseline {baseline!r} is not among the models: no paired differences", file=sys.stderr)
     seeds = args.seeds if args.seeds is not None else [args.seed]
     data = {"name": args.data, "digits": list(args.digits)}
     specs = [RunSpec(label, cfg.to_dict(), train, data, seed) for seed in seeds for label, cfg in models]
@@ -173,7 +170,7 @@ def run_study(args) -> dict:
     jobs = len(specs) if args.ray and args.jobs == 1 else args.jobs  # on Ray the cluster decides how many at once
     records = run_many(specs, jobs=jobs, on_result=progress, backend="ray" if args.ray else None,
                        ray_address=args.ray)
-    summary = summarize(records, baseline=args.baseline)
+    summary = summarize(records, baseline=baseline)
     summary.update(wall_seconds=time.perf_counter() - t0, jobs=args.jobs, data=args.data,
                    config={"train": train, "models": {label: cfg.to_dict() for label, cfg in models}})
     return summary
@@ -184,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     study = args.seeds is not None or "," in args.model
     try:
+        check_jobs(args.jobs, on_cluster=bool(args.ray))
         result = run_study(args) if study else run_train(args)
     except ValueError as exc:
         parser.exit(2, f"error: {exc}\n")

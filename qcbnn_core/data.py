@@ -311,9 +311,9 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None,
 
     Raises:
         ValueError: missing file, changed bundled copy (or any differing file with ``require_genuine``),
-            not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, or a split that is empty or
-            holds one class only (training needs both; accuracy per class, AUROC and the uncertainty gap
-            are undefined on a one-class validation or test split).
+            not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, an empty validation or test
+            split, or a split with one class only (training needs both; accuracy per class, AUROC and the
+            uncertainty gap are undefined on a one-class validation or test split).
     """
     bundled = source is None
     raw = _source_bytes(BUNDLED_BREASTMNIST if bundled else source)
@@ -327,6 +327,9 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None,
                             else "."))
     arrays = _read_npz(raw)
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
+    for name, split in (("val", val), ("test", test)):
+        if len(split) == 0:
+            raise ValueError(f"the {name} split is empty; it is scored every epoch (val) or at the end (test)")
     for name, split in (("train", train), ("val", val), ("test", test)):
         if len(torch.unique(split.y)) < 2:
             raise ValueError(f"{name}_labels must contain both classes (malignant and normal/benign); "

@@ -147,7 +147,8 @@ def mean_ci(values, level: float = 0.95, bounded: bool = False) -> dict:
 
 def _metric_values(rec: dict) -> dict:
     """The summarised numbers of one record, nested as in the summary."""
-    return {"accuracy": rec["accuracy"], "balanced_accuracy": rec["balanced_accuracy"], "ece": rec["ece"],
+    # Records written before balanced accuracy was kept read as NaN (dropped by the intervals), not as an error.
+    return {"accuracy": rec["accuracy"], "balanced_accuracy": rec.get("balanced_accuracy", math.nan), "ece": rec["ece"],
             "weight_std": rec["weight_std"],
             "gap": {m: rec["gap"][m] for m in SUMMARY_MEASURES},
             "auroc": {m: rec["auroc"][m] for m in SUMMARY_MEASURES}}

@@ -7,6 +7,7 @@ training trajectory.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -19,10 +20,28 @@ from labkit.config import Config
 from labkit.device import pick_device
 from labkit.seeds import torch_generator
 
-from .data import QCBNNDataset
+from .data import MAX_SPLIT_ROWS, QCBNNDataset
 from .metrics import Evaluation, evaluate
 from .models import GeneratorFactory, MCNet, ModelConfig, build_model
 from .objectives import Objective, beta_schedule
+
+# Upper bounds of the sizes a run may ask for (1,000,000,000 draws or replicates failed to allocate). The
+# first layer holds draws x batch x 3,136 activations (28x28 inputs, 16 maps of 14x14).
+SIZE_LIMITS = {
+    # the largest training split accepted (BreastMNIST-sized): a bigger batch is the same full batch
+    "batch_size": MAX_SPLIT_ROWS["train"],
+    # 8x the default; at the largest batch one step's first-layer activations are then ~0.56 GB
+    "n_samples_train": 64,
+    # 64x the default; predictions go input by input past ~1,300 draws, ~50 MB of activations at 4,096
+    "n_samples_eval": 4096,
+    # 32x the default number of extra mixing draws of the semi-implicit KL bound
+    "sivi_draws": 1024,
+    # weight draws kept for every epoch for the weight plots (epochs x draws x weights floats)
+    "snapshot_samples": 4096,
+    # CI endpoints move by well under 1 % of the interval past a few thousand replicates; the
+    # (replicates x test inputs) index arrays stay ~32 MB for a 200-image test split
+    "n_boot": 20_000,
+}
 
 
 @dataclass(frozen=True)
@@ -70,13 +89,23 @@ class TrainConfig(Config):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        for name, high in SIZE_LIMITS.items():
+            if getattr(self, name) > high:
+                raise ValueError(f"{name} must be at most {high:,}, got {getattr(self, name):,}")
+        for name in ("lr", "prior_sigma", "disc_lr", "beta_max"):
+            if not _finite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         for name in ("lr", "prior_sigma", "disc_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.lr_generator is not None and not self.lr_generator > 0:
-            raise ValueError(f"lr_generator must be None or > 0, got {self.lr_generator}")
+        if self.lr_generator is not None and not (_finite(self.lr_generator) and self.lr_generator > 0):
+            raise ValueError(f"lr_generator must be None or a finite number > 0, got {self.lr_generator}")
         if self.beta_max < 0 or self.warmup_epochs < 0 or self.disc_steps < 0 or self.sivi_draws < 0:
             raise ValueError("beta_max, warmup_epochs, disc_steps and sivi_draws must be >= 0")
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 class TqdmCallback(labkit_callbacks.TqdmCallback):

@@ -19,8 +19,10 @@ from .handle import RunHandle, RunSpec, WorkerError, call_target, raise_remote, 
 _CTX = mp.get_context("spawn")  # fork would copy the web server's threads and torch state
 
 
-def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None) -> None:
+def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None, cpus: frozenset[int] | None = None) -> None:
     """Worker main loop: build the run, then answer ``(method, args, kwargs)`` requests until told to stop."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)  # before torch starts any thread, so they all stay on these cores
     if nice:
         try:
             os.nice(nice)
@@ -85,14 +87,15 @@ class ProcessHandle(RunHandle):
         idle_s: the worker exits after this many seconds without a request (None: never).
         start_timeout_s: how long the first call waits for the worker to import and build the run.
         call_timeout_s: how long one call may take before the worker is killed (None: no limit).
+        cpus: run the worker on these cores only (Linux; see :mod:`labkit.workers.cpus`); None: anywhere.
     """
 
     backend = "process"
 
     def __init__(self, spec: RunSpec, nice: int = 10, idle_s: float | None = 600.0, start_timeout_s: float = 300.0,
-                 call_timeout_s: float | None = 600.0):
+                 call_timeout_s: float | None = 600.0, cpus: frozenset[int] | None = None):
         self._conn, child = _CTX.Pipe()
-        self._process = _CTX.Process(target=_serve, args=(child, spec, nice, idle_s), daemon=True)
+        self._process = _CTX.Process(target=_serve, args=(child, spec, nice, idle_s, cpus), daemon=True)
         self._process.start()
         child.close()
         self._started = False

@@ -1,15 +1,20 @@
-"""Page furniture shared by every page: sidebar (device, global seed) and the training-slot cap."""
+"""Page furniture shared by every page: sidebar (device, global seed, ``?debug=1`` timing panel), the
+training-slot cap, and the server's once-per-process services (CPU split, timing log)."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.logger import get_logger
 from streamlit.runtime.pages_manager import PagesManager
 
 from labkit.device import describe_device, pick_device
+from labkit.workers.cpus import CpuSplit, pin_process
 import torch
 
 from pages._ui.reaper import WorkerReaper
-from pages._ui.slots import (TrainingSlots, cpu_workers_from_env, gpu_workers_from_env, max_queued_from_env,
-                             torch_threads_from_env)
+from pages._ui.server_panel import draw_debug_panel, start_timing_log
+from pages._ui.server_timing import server_timing
+from pages._ui.slots import (TrainingSlots, cpu_split_from_env, cpu_workers_from_env, gpu_workers_from_env,
+                             max_queued_from_env, torch_threads_from_env)
 from pages._ui.url_spec import UrlSpec, integer
 
 SEED_KEY = "global_seed"
@@ -56,6 +61,23 @@ def worker_reaper() -> WorkerReaper | None:
     return WorkerReaper(Runtime.instance().is_active_session)
 
 
+@st.cache_resource
+def server_services() -> CpuSplit | None:
+    """Once per server process: the CPU split of ``APP_TRAINING_CPUS`` (this process moves to the server's
+    cores; workers go to theirs when they start) and the timing line in the log every minute. Neither runs
+    under AppTest (pinning would move the test process)."""
+    from streamlit.runtime import Runtime
+
+    split = cpu_split_from_env()
+    if Runtime.exists() and type(Runtime.instance()) is Runtime:  # AppTest's runtime is a MagicMock(spec=Runtime)
+        if split is not None:
+            pin_process(split.server)
+            get_logger(__name__).info("APP_TRAINING_CPUS: web server on cores %s, training workers on cores %s",
+                                      sorted(split.server), sorted(split.training))
+        start_timing_log(server_timing(), training_slots())
+    return split
+
+
 def track_worker(run) -> None:
     """Have this browser session's run freed, and its slot released, when the session goes away (closed tab)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -96,6 +118,7 @@ def sidebar() -> int:
     """
     ensure_app_shell()
     configure_torch_threads()
+    server_services()
     SEED_URL.init_session({SEED_KEY: 0})
     with st.sidebar:
         st.caption(f"Compute device: **{device_label()}**", help="CPU threads: set APP_TORCH_THREADS before starting the app.")
@@ -104,4 +127,6 @@ def sidebar() -> int:
             help="One seed fixes data, initialisation and sampling everywhere in the app.",
         )
     st.query_params["seed"] = str(int(seed))
+    if st.query_params.get("debug") == "1":
+        draw_debug_panel(server_timing(), training_slots())
     return int(seed)

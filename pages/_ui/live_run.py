@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from labkit.timing import TimingStore
 from labkit.workers import RunHandle, RunSpec, backend_from_env, open_run
 from pages._ui.lockstep import TickReport
-from pages._ui.slots import positive_int_from_env
+from pages._ui.server_timing import server_timing
+from pages._ui.slots import cpu_split_from_env, positive_int_from_env
 
 VIEWS_BUDGET_S = 60.0  # an evaluation (test-split results, sample answers) may take this long, then it is stopped
 
@@ -24,11 +27,16 @@ def open_from_env(spec: RunSpec) -> RunHandle:
     """A handle on the server's configured backend (local worker process unless told otherwise).
 
     ``APP_WORKER_IDLE_S`` (default 300): a paused run's worker exits after this long without a call.
+    ``APP_TRAINING_CPUS`` (default unset): the workers' own cores (:func:`~pages._ui.slots.cpu_split_from_env`).
     ``APP_RAY_NUM_GPUS`` (default 0): the GPU share each Ray actor asks for, e.g. 0.25 for four runs per GPU.
     """
     backend, address = backend_from_env()
     if backend == "process":
-        return open_run(spec, "process", idle_s=float(positive_int_from_env("APP_WORKER_IDLE_S", 300)))
+        idle_s = float(positive_int_from_env("APP_WORKER_IDLE_S", 300))
+        split = cpu_split_from_env()
+        if split is not None:  # own cores: no lower priority needed to keep the pages fast
+            return open_run(spec, "process", idle_s=idle_s, nice=0, cpus=split.training)
+        return open_run(spec, "process", idle_s=idle_s)
     if backend == "ray":
         return open_run(replace(spec, num_gpus=gpu_share_from_env()), backend, address)
     return open_run(spec, backend, address)
@@ -54,12 +62,15 @@ class LiveRun:
         spec: how to build the run in a worker.
         meta: what the page needs to know about it without asking the worker (its config, its settings key).
         opener: makes the handle (the server's backend by default; tests pass the in-process one).
+        timing: where each tick's wall and CPU time is recorded (the server's store by default).
     """
 
     def __init__(self, spec: RunSpec, meta: dict[str, Any] | None = None,
-                 opener: Callable[[RunSpec], RunHandle] = open_from_env):
+                 opener: Callable[[RunSpec], RunHandle] = open_from_env, timing: TimingStore | None = None):
         self.spec, self.meta = spec, dict(meta or {})
         self._opener = opener
+        self.id = uuid.uuid4().hex[:12]  # names the run in the server's timing record and log
+        self._timing = timing
         self.handle: RunHandle | None = None
         self.running = False
         self.rows: dict[str, list[dict]] = {}
@@ -118,6 +129,8 @@ class LiveRun:
             if not self.has_model:
                 raise ModelFreed("this run's model was freed")
             report = self.handle.call("tick", budget_s)
+            (self._timing or server_timing()).tick(self.id, report.steps, report.seconds, report.cpu_seconds,
+                                                   report.progress.get("members", 1))
             self._merge(report)
             self.last_tick = report
             self._ticks += 1

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from labkit.workers import WorkerError
-from pages._ui.common import session_id, track_worker, training_slots
+from labkit.cli_args import usable_cpus
+from labkit.workers import WorkerError, backend_from_env
+from pages._ui.common import session_id, track_worker, training_slots, worker_kind
 from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.plain_text import plain
 from pages._ui.redraw import Redraw
-from pages._ui.slots import QueueFull
+from pages._ui.server_timing import busy_note, server_timing
+from pages._ui.slots import QueueFull, cpu_split_from_env
 
 _log = logging.getLogger(__name__)
 TICK_BUDGET_S = 1.0  # training time per tick: Pause waits at most this long; shorter ticks cost more round trips
@@ -27,6 +29,7 @@ TICK_INTERVAL_S = 0.5  # below the tick time, so the next tick is already queued
 REDRAW_EVERY_S = 5.0  # a fragment run that only ticks ends after this long, so its figures and widgets are redrawn
 QUEUE_POLL_S = 2.0  # a waiting page asks for its turn this often (and so keeps its queue place)
 OWNER_KEY = "_live_owner"  # which run (session-state key) of this browser session holds or waits for a slot
+NOTE_WINDOW_S = 30.0  # the busy-machine note judges the last half minute: recent enough to follow the load
 
 
 def pause(key: str) -> None:
@@ -47,6 +50,30 @@ def in_fragment_run() -> bool:
 
     ctx = get_script_run_ctx()
     return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def machine_note(live: LiveRun) -> str | None:
+    """The plain message when other programs on this machine slow ``live`` down (measured), else None.
+
+    The worker's measured CPU share is compared with what the class alone would leave it: its threads, or
+    the training cores shared by the runs training now. Not on Ray or a GPU (other cores, other limits).
+    """
+    if backend_from_env()[0] == "ray" or worker_kind() == "gpu":
+        return None
+    rate = server_timing().run_rates(NOTE_WINDOW_S, live.id).get(live.id)
+    if rate is None:
+        return None
+    split = cpu_split_from_env()
+    cores = len(split.training) if split is not None else usable_cpus()
+    expected = min(float(live.spec.threads), cores / max(1, training_slots().in_use()))
+    steps_left = live.progress.get("steps_planned", 0) - live.progress.get("steps_done", 0)
+    return busy_note(rate, expected, steps_left, NOTE_WINDOW_S)
+
+
+def show_machine_note(live: LiveRun) -> None:
+    note = machine_note(live) if live.running else None
+    if note:
+        st.warning(note, icon=":material/speed:")
 
 
 def _minutes(seconds: float) -> str:

@@ -21,12 +21,15 @@ class TickReport:
         seconds: wall time of the tick.
         rows: ``{member: history rows added since the previous tick}``.
         progress: the session's :meth:`LockstepSession.progress` after the tick.
+        cpu_seconds: CPU time the process used during the tick (in a worker process: the worker's own);
+            well below ``seconds`` means the run waited for a core.
     """
 
     steps: int
     seconds: float
     rows: Mapping[str, list[dict]] = field(default_factory=dict)
     progress: Mapping[str, Any] = field(default_factory=dict)
+    cpu_seconds: float | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -61,12 +64,17 @@ class LockstepSession:
     def steps_done(self) -> int:
         raise NotImplementedError
 
+    def steps_planned(self) -> int:
+        """Optimiser steps of all members together once every member is done."""
+        raise NotImplementedError
+
     def _after_rounds(self) -> None:
         """Called when a tick's or step's rounds end (also on an error): e.g. bring shared state up to date."""
 
     def progress(self) -> dict[str, Any]:
         """Numbers the page shows between ticks (must pickle); subclasses add theirs."""
-        return {"finished": self.finished, "steps_done": self.steps_done()}
+        return {"finished": self.finished, "steps_done": self.steps_done(), "steps_planned": self.steps_planned(),
+                "members": len(self.members)}
 
     # ---------------------------------------------------------------- shared logic
     @property
@@ -89,7 +97,7 @@ class LockstepSession:
 
     def tick(self, budget_s: float) -> TickReport:
         """Rounds until ``budget_s`` seconds have passed (at least one round), then what changed."""
-        start, before = time.perf_counter(), self.steps_done()
+        start, cpu_start, before = time.perf_counter(), time.process_time(), self.steps_done()
         try:
             while not self.finished:
                 self._round()
@@ -97,7 +105,8 @@ class LockstepSession:
                     break
         finally:
             self._after_rounds()
-        return TickReport(self.steps_done() - before, time.perf_counter() - start, self.new_rows(), self.progress())
+        return TickReport(self.steps_done() - before, time.perf_counter() - start, self.new_rows(), self.progress(),
+                          time.process_time() - cpu_start)
 
     def step(self, n: int = 1) -> dict[str, list[dict]]:
         """``n`` rounds (the :class:`~labkit.workers.RunHandle` contract); returns the new history rows."""

@@ -117,6 +117,9 @@ class LabSession(LockstepSession):
     def steps_done(self) -> int:
         return sum(tr.step_count for tr in self.members.values())
 
+    def steps_planned(self) -> int:
+        return self.total_steps * len(self.members)
+
     def progress(self) -> dict[str, Any]:
         first = next(iter(self.trainers.values()))
         return {**super().progress(), "step": self.current_step, "total_steps": self.total_steps,

@@ -29,7 +29,7 @@ from ntl_core.verdict import compare, steps_until_table
 from labkit.untrusted import is_regular_file
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
-from pages._ui.live_training import LiveControls, in_fragment_run
+from pages._ui.live_training import LiveControls, in_fragment_run, show_machine_note
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
 from pages._ui.plain_text import plain
@@ -366,6 +366,7 @@ def _show_progress(run: LiveRun) -> None:
                    "evaluations included. Runs side by side share the CPU, so the per-run rate falls with every "
                    "seed and loss you add.")
     st.progress(min(1.0, p.get("step", 0) / max(1, p.get("total_steps", 1))))
+    show_machine_note(run)
 
 
 def _show_verdict(histories: dict, headline: str) -> None:

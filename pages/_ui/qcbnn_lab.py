@@ -192,6 +192,9 @@ class LabSession(LockstepSession):
     def steps_done(self) -> int:
         return sum(t.global_step for t in self.trainers.values())
 
+    def steps_planned(self) -> int:
+        return self.total_steps
+
     def progress(self) -> dict:
         return {**super().progress(), "epoch": self.epoch, "total_steps": self.total_steps,
                 "device": str(next(iter(self.trainers.values())).device)}

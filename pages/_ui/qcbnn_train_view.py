@@ -27,7 +27,7 @@ from qcbnn_core.trainer import TrainConfig
 from labkit.untrusted import Budget, is_regular_file
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
-from pages._ui.live_training import LiveControls
+from pages._ui.live_training import LiveControls, show_machine_note
 from pages._ui.plain_text import plain, safe_name
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab, certainty_order, gap_verdict,
                                  largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
@@ -248,6 +248,7 @@ def _progress(run: LiveRun) -> None:
     c3.metric("Steps/s (last tick)", f"{tick.steps_per_second:.1f}" if tick and tick.steps else "–",
               help=f"Device of the classical part, in the training worker: {p.get('device', '–')}")
     st.progress(min(1.0, p.get("steps_done", 0) / max(p.get("total_steps", 1), 1)))
+    show_machine_note(run)
 
 
 def _snapshots(run: LiveRun) -> dict[str, np.ndarray]:

@@ -11,12 +11,16 @@ releases a closed tab's slot sooner).
 """
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from labkit.workers.cpus import CpuSplit, split_cpus
 
 
 class QueueFull(RuntimeError):
@@ -160,3 +164,25 @@ def torch_threads_from_env(default: int = 1) -> int:
     0.92x with 1, on a 2-core machine).
     """
     return positive_int_from_env("APP_TORCH_THREADS", default)
+
+
+@functools.cache  # once, before the server pins itself: later the server's own mask would be split again
+def cpu_split_from_env() -> CpuSplit | None:
+    """``APP_TRAINING_CPUS=N``: the training workers get the last N cores at normal priority, the web server
+    the others (Linux). Unset or 0: no split (workers anywhere, at a lower priority than the server).
+
+    A value that cannot be used (not a whole number, no CPU affinity on this OS, too few cores) is logged
+    once and ignored: a teacher's typo must not stop the class.
+    """
+    raw = os.environ.get("APP_TRAINING_CPUS", "").strip()
+    if raw in ("", "0"):
+        return None
+    problem = "not a whole number of cores"
+    if raw.isdigit():
+        try:
+            return split_cpus(int(raw))
+        except ValueError as err:
+            problem = str(err)
+    logging.getLogger(__name__).error("APP_TRAINING_CPUS=%s ignored (%s): training workers run on any core",
+                                      raw, problem)
+    return None

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,26 @@ def test_a_full_page_run_ticks_once_even_with_a_long_fragment_loop(slots, monkey
     assert run.running and _step(run) == 1  # one tick in the run that followed the click, not all 10 steps
     at.run()
     assert run.running and _step(run) == 2 and not at.exception
+
+
+def test_a_run_starved_by_other_programs_says_so_with_a_measured_estimate(slots, monkeypatch):
+    import pages._ui.live_run as live_run
+    from labkit.timing import TimingStore
+
+    store = TimingStore(clock=lambda: 1000.0)  # a private record: the real ticks of this test land here too
+    monkeypatch.setattr(live_run, "server_timing", lambda: store)
+    monkeypatch.setattr(live_training, "server_timing", lambda: store)
+    at = _app(steps="200")
+    at.button(key="lab_start").click().run()
+    run = at.session_state[view.LAB_KEY]
+    assert run.running and not [w for w in at.warning if "busy" in str(w.value)]  # no evidence yet
+    for _ in range(5):  # what the worker reported beside two busy programs: 2 s ticks with 0.3 s of CPU
+        store.tick(run.id, steps=2, wall_s=2.0, cpu_s=0.3, models=2)
+    at.run()
+    note = next(str(w.value) for w in at.warning if "busy" in str(w.value))
+    share = int(re.search(r"got (\d+)% of a CPU core", note).group(1))
+    assert 10 <= share <= 30 and "steps/s per model" in note and re.search(r"needs ≈ \d+ more min", note)
+    assert not at.exception
 
 
 def test_a_finished_run_frees_its_model_and_keeps_its_curves(slots):

@@ -98,3 +98,38 @@ def test_ray_gpu_share_from_env(monkeypatch):
     for raw, share in (("", 0.0), ("0.25", 0.25), ("1", 1.0), ("3", 0.0), ("half", 0.0), ("-1", 0.0)):
         monkeypatch.setenv("APP_RAY_NUM_GPUS", raw)
         assert gpu_share_from_env() == share, raw
+
+
+@pytest.mark.parametrize("raw, reason", [("abc", "not a whole number"), ("-1", "not a whole number"),
+                                         ("4096", "at least one must be left for the web server")])
+def test_an_unusable_training_cpus_value_is_logged_and_ignored(monkeypatch, caplog, raw, reason):
+    from pages._ui.slots import cpu_split_from_env
+
+    monkeypatch.setenv("APP_TRAINING_CPUS", raw)
+    cpu_split_from_env.cache_clear()
+    try:
+        with caplog.at_level("ERROR", logger="pages._ui.slots"):
+            assert cpu_split_from_env() is None
+        assert f"APP_TRAINING_CPUS={raw} ignored" in caplog.text and reason in caplog.text
+    finally:
+        cpu_split_from_env.cache_clear()
+
+
+def test_training_cpus_unset_or_zero_is_no_split_and_one_splits(monkeypatch):
+    import os
+
+    from pages._ui.slots import cpu_split_from_env
+
+    try:
+        for raw in ("", "0"):
+            monkeypatch.setenv("APP_TRAINING_CPUS", raw)
+            cpu_split_from_env.cache_clear()
+            assert cpu_split_from_env() is None
+        if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
+            monkeypatch.setenv("APP_TRAINING_CPUS", "1")
+            cpu_split_from_env.cache_clear()
+            split = cpu_split_from_env()
+            assert split.training == {max(os.sched_getaffinity(0))} and split.server | split.training == \
+                os.sched_getaffinity(0)
+    finally:
+        cpu_split_from_env.cache_clear()

@@ -28,10 +28,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app() -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port; yield its URL once /_stcore/health answers."""
+def running_app(**env_extra: str) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free port (``env_extra`` added to its environment); yield its URL once
+    /_stcore/health answers."""
     port = _free_port()
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **env_extra)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],

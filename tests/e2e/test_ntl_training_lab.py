@@ -61,3 +61,14 @@ def test_gallery_run_opens_in_the_replay_tab(page, app_url):
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length > 0",
                            timeout=60_000)
     assert_no_exception(page)
+
+
+def test_deepmind_task_shows_its_questions_as_students_read_them(page, app_url):
+    page.goto(f"{app_url}/ntl_training_lab?preset=tiny&task=dm:numbers__place_value&difficulty=easy")
+    wait_for_app(page, timeout_ms=120_000)
+    # DeepMind's generator writes the questions on the server (first use imports sympy: slow on a cold box).
+    page.get_by_text("Test questions look like:").first.wait_for(timeout=180_000)
+    shown = page.get_by_text("Test questions look like:").first.inner_text()
+    assert re.search(r"What is the \w+( \w+)? digit of \d+\?", shown)
+    expect(page.get_by_text("DeepMind: name one digit of a number").first).to_be_visible()
+    assert_no_exception(page)

@@ -10,6 +10,7 @@ import pytest
 
 from ntl_core.cli import main
 from ntl_core.training import load_runs
+from tests.unit.full_disk import run_with_file_limit
 from tests.unit.ntl_train_helpers import one_thread  # noqa: F401  (autouse fixture)
 
 TINY = ["train", "--preset", "tiny", "--device", "cpu", "--steps", "3", "--no-progress"]
@@ -124,3 +125,61 @@ def test_train_preset_defaults_and_flag_overrides(capsys, tmp_path):
     assert report["seeds"] == [0] and report["config"]["train_size"] == 50 and report["config"]["grad_clip"] == 0
     assert report["preset"]["id"] == "tiny" and report["preset"]["headline_metric"] == "exact_match"
     assert report["verdict"]["losses"]["was"]["outcome"] in ("one seed", "tie at 0")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seeds", "0-1000000000"], "at most 1000"),  # was a MemoryError
+    (["--seeds", "0-"], "has no end"),  # was read as seed 0
+    (["--seeds", "0,0"], "listed twice"),  # was trained twice and averaged as two seeds
+    (["--seeds", "-1"], "whole numbers >= 0"),
+    (["--steps", "0"], "expected a whole number >= 1"),  # was a run with no training and a verdict
+])
+def test_bad_seeds_and_steps_are_refused_by_the_parser(capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        main([*TINY, *flags])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--device", "cpu:99"], "one CPU device"),  # torch ignores a CPU index
+    (["--jobs", "100"], "usable CPU core"),
+    (["--lr", "inf"], "finite number"),
+    (["--batch-size", "1000000000"], "batch_size must be at most"),
+    (["--eval-size", "1000000000"], "eval_size must be at most 10,000"),  # was a 7.45 GiB allocation
+    (["--train-size", "1000000000"], "train_size must be at most"),
+    (["--task", "file", "--data-path", "/dev/zero"], "not a regular file"),  # was a MemoryError
+])
+def test_bad_values_are_an_error_line_before_training(capsys, flags, message):
+    assert main([*TINY, "--seeds", "0", "--losses", "ce", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_an_oversized_data_file_is_refused_before_it_is_read(capsys, tmp_path):
+    from ntl_core.tasks import MAX_QA_FILE_BYTES
+
+    big = tmp_path / "train.txt"
+    with open(big, "wb") as fh:  # sparse: no disk is used
+        fh.truncate(MAX_QA_FILE_BYTES + 1)
+    assert main([*TINY, "--seeds", "0", "--losses", "ce", "--task", "file", "--data-path", str(big)]) == 2
+    assert f"at most {MAX_QA_FILE_BYTES:,} are read" in capsys.readouterr().err
+
+
+def test_quiet_and_no_progress_are_one_flag():
+    from ntl_core.cli import build_parser
+
+    for flag in ("--quiet", "--no-progress"):
+        assert build_parser().parse_args(["train", flag]).quiet
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX file-size limits")
+def test_a_disk_that_fills_up_while_saving_is_an_error_line(tmp_path):
+    # Files over 30 kB cannot be written: the history fits, the checkpoint does not (safetensors raised its
+    # own SafetensorError, a traceback, before).
+    proc = run_with_file_limit("ntl_core", [*TINY, "--seeds", "0", "--losses", "ce", "--out", str(tmp_path / "out")],
+                               30_000)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: cannot write the checkpoint") and "Traceback" not in proc.stderr
+    assert "File too large" in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # the half-written run was removed, nothing left behind

@@ -3,10 +3,12 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from qcbnn_core.cli import main
 from qcbnn_core.runs import load_run
+from tests.unit.full_disk import run_with_file_limit
 from tests.unit.qcbnn_doubles import torch_one_thread  # noqa: F401
 
 TINY = ["--epochs", "1", "--samples-train", "2", "--samples-eval", "8", "--n-boot", "50", "--quiet", "--device", "cpu"]
@@ -77,3 +79,98 @@ def test_bad_device_or_out_fails_before_training(capsys, args, message):
         main(["train", "--data", "breast_cancer", "--model", "bnn", *TINY, *args])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.startswith("error: ") and message in err
+
+
+BNN = ["train", "--data", "breast_cancer", "--model", "bnn", *TINY]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--threads", "100000"], "expected a whole number from 1 to"),  # was a MemoryError
+    (["--threads", "-1"], "expected a whole number from 1 to"),  # was silently 1
+    (["--seed", "-1"], "a seed is a whole number"),
+    (["--seeds", "0-"], "has no end"),
+    (["--seeds", "0,0"], "listed twice"),
+    (["--seeds", "0-1000000000"], "at most 1000"),
+])
+def test_bad_threads_and_seeds_are_refused_by_the_parser(capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        main([*BNN, *flags])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--samples-train", "1000000000"], "n_samples_train must be at most 64"),  # these four failed to allocate
+    (["--samples-eval", "1000000000"], "n_samples_eval must be at most 4,096"),
+    (["--sivi-draws", "1000000000"], "sivi_draws must be at most 1,024"),
+    (["--n-boot", "1000000000"], "n_boot must be at most 20,000"),
+    (["--batch-size", "1000000000"], "batch_size must be at most 700"),  # these were accepted
+    (["--lr", "inf"], "lr must be a finite number"),
+    (["--beta", "nan"], "beta_max must be a finite number"),
+    (["--prior-sigma", "inf"], "prior_sigma must be a finite number"),
+    (["--lr-generator", "inf"], "lr_generator must be None or a finite number"),
+    (["--device", "cpu:99"], "one CPU device"),
+    (["--jobs", "100"], "usable CPU core"),
+    (["--model", "bnn,cnn", "--seeds", "0,1", "--baseline", "foo"], "--baseline 'foo' is not among --model"),
+])
+def test_bad_values_are_an_error_line_before_training(capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        main([*BNN, *flags])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def _breastmnist_npz(tmp_path, **changes):
+    from tests.unit.test_safe_npz import _npz, _valid_arrays
+
+    arrays = {**_valid_arrays(), **changes}
+    path = tmp_path / "breastmnist.npz"
+    path.write_bytes(_npz(arrays))
+    return path
+
+
+def _corrupt_deflate(path):
+    """Overwrite the compressed bytes of one member: a damaged deflate stream (zlib.error before)."""
+    import zipfile
+
+    raw = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("train_images.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    raw[start + 2:start + info.compress_size - 2] = b"\xff" * (info.compress_size - 4)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: _corrupt_deflate(_breastmnist_npz(p)), "member 'train_images' is damaged"),
+    (lambda p: _breastmnist_npz(p, test_images=np.zeros((0, 28, 28), np.uint8),
+                                test_labels=np.zeros((0, 1), np.uint8)), "the test split is empty"),
+    (lambda p: _breastmnist_npz(p, val_images=np.zeros((0, 28, 28), np.uint8),
+                                val_labels=np.zeros((0, 1), np.uint8)), "the val split is empty"),
+    (lambda p: _breastmnist_npz(p, test_labels=np.ones((6, 1), np.uint8)), "test_labels must contain both classes"),
+])
+def test_damaged_or_unusable_data_files_are_an_error_line(capsys, tmp_path, make, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", str(make(tmp_path)), "--model", "bnn", *TINY])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_quiet_and_no_progress_are_one_flag():
+    from qcbnn_core.cli import build_parser
+
+    for flag in ("--quiet", "--no-progress"):
+        assert build_parser().parse_args(["train", flag]).quiet
+
+
+def test_seed_ranges_run_a_comparison(capsys):
+    assert main(["train", "--data", "breast_cancer", "--model", "bnn,cnn", "--seeds", "0-1", "--json", *TINY]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seeds"] == [0, 1] and out["baseline"] == "bnn" and "cnn" in out["paired"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX file-size limits")
+def test_a_disk_that_fills_up_while_saving_is_an_error_line(tmp_path):
+    proc = run_with_file_limit("qcbnn_core", [*BNN, "--out", str(tmp_path / "run")], 30_000)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: File too large"), proc.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []

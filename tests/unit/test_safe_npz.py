@@ -213,7 +213,7 @@ def test_100_zeroed_bytes_anywhere_give_one_clear_message(offset):
 def test_empty_or_one_class_splits_are_refused(split):
     arrays = _valid_arrays()
     arrays[f"{split}_images"], arrays[f"{split}_labels"] = arrays[f"{split}_images"][:0], arrays[f"{split}_labels"][:0]
-    with pytest.raises(ValueError, match=f"{split}_labels must contain both classes.*0 example"):
+    with pytest.raises(ValueError, match=f"the {split} split is empty"):
         load_breastmnist(_npz(arrays))
     arrays = _valid_arrays()
     arrays[f"{split}_labels"] = arrays[f"{split}_labels"] * 0
