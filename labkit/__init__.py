@@ -1,6 +1,8 @@
 """What both cores share: device choice, seed streams, the callback convention, frozen configs, the
-run-directory header, strict JSON, ``--out`` handling, the training workers (``labkit.workers``) and the
-Student-t interval of seed statistics (``labkit.stats``, imported on its own: it pulls in scipy).
+run-directory header, strict JSON, ``--out`` handling, reading untrusted files within one budget
+(``labkit.untrusted``) and checking their fields (``labkit.fields``), the training workers
+(``labkit.workers``) and the Student-t interval of seed statistics (``labkit.stats``, imported on its own:
+it pulls in scipy).
 
 ``ntl_core`` and ``qcbnn_core`` import this package and never each other; it imports neither
 of them nor Streamlit (tests/unit/test_import_graph.py checks this).

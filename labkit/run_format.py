@@ -14,6 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 FORMAT_KEY = "format"
+SUMMARY = "summary.json"  # beside the runs of a comparison (ntl_core's CLI)
+# Every name either core writes into one run directory (qcbnn_core.runs.RUN_FILES; ntl_core.runs CONFIG,
+# METRICS, CHECKPOINT): ``--overwrite`` replaces a folder holding nothing else.
+RUN_ENTRIES = frozenset({"config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt",
+                         "metrics.jsonl", "model"})
 
 
 def stamp(config: Mapping[str, Any], kind: str, version: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ A comparison written by the CLI is a directory of run directories (``<loss>-seed
 from __future__ import annotations
 
 import json
-import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +21,13 @@ from safetensors import SafetensorError
 
 from labkit.run_format import stamp, unstamp
 from labkit.strict_json import jsonable
+from labkit.untrusted import Budget, is_regular_file, read_json, read_jsonl
 from ntl_core.history import eval_rows, train_rows
+from ntl_core.run_schema import check_row
 from ntl_core.train_config import TrainConfig
 
 CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "model"
 KIND, FORMAT_VERSION = "ntl", 2  # version 1: the same files without the header
-MAX_RUN_FILE_BYTES = 64 << 20  # a run's JSON files; an untrusted run directory must not exhaust memory
 
 
 @dataclass
@@ -81,54 +82,61 @@ def save_run(trainer, run_dir: str | Path, weights: bool = True) -> Path:
     return run_dir
 
 
-def load_run(run_dir: str | Path) -> RunRecord:
+def load_run(run_dir: str | Path, budget: Budget | None = None, name: str = "") -> RunRecord:
     """Read a run directory written by :func:`save_run` / ``Trainer.save`` / the CLI.
 
+    Args:
+        run_dir: the run directory.
+        budget: what it may decode (default: a fresh :class:`~labkit.untrusted.Budget`; an upload or a
+            comparison passes one budget for all its runs).
+        name: the run's name in messages (``"ce-seed0/"``); messages never show the folder's full path.
+
     Raises:
-        ValueError: if the directory, ``config.json`` or ``metrics.jsonl`` is missing or
-            unreadable (the message names the file and line).
+        ValueError: a missing or symlinked file, unreadable JSON, over the budget, or a config or
+            history row the schema refuses (the message names the file, the line and the field).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir} is not a directory")
-    for name in (CONFIG, METRICS):
-        if (run_dir / name).is_file() and (run_dir / name).stat().st_size > MAX_RUN_FILE_BYTES:
-            raise ValueError(f"{run_dir / name}: larger than {MAX_RUN_FILE_BYTES:,} bytes")
+    budget = budget or Budget()
+    raw = read_json(run_dir / CONFIG, budget, name + CONFIG)
     try:
-        version, fields = unstamp(json.loads((run_dir / CONFIG).read_text()), KIND, FORMAT_VERSION, {None: 1})
+        version, fields = unstamp(raw, KIND, FORMAT_VERSION, {None: 1})
         config = TrainConfig.from_dict(fields)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{run_dir / CONFIG}: cannot read the run's config ({err})") from err
     except ValueError as err:
-        raise ValueError(f"{run_dir / CONFIG}: {err}") from err
-    history = []
-    try:
-        lines = (run_dir / METRICS).read_text().splitlines()
-    except OSError as err:
-        raise ValueError(f"{run_dir / METRICS}: cannot read the run's metrics ({err})") from err
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{run_dir / METRICS} line {number}: not JSON ({err})") from err
-        if not isinstance(row, dict) or not isinstance(row.get("step"), int) or row["step"] < 0:
-            raise ValueError(f"{run_dir / METRICS} line {number}: expected an object with a whole 'step' >= 0")
-        history.append({k: (math.nan if v is None else v) for k, v in row.items()})
+        raise ValueError(f"{name}{CONFIG}: {err}") from None
+    history = [check_row(row, f"{name}{METRICS} line {n}") for n, row in read_jsonl(run_dir / METRICS, budget,
+                                                                                       name + METRICS)]
     return RunRecord(config, history, run_dir, (run_dir / CHECKPOINT / "config.json").is_file(), version)
 
 
-def load_runs(path: str | Path) -> list[RunRecord]:
+def load_runs(path: str | Path, budget: Budget | None = None) -> list[RunRecord]:
     """One run directory, or a directory of them (a CLI comparison), as a list of records.
 
+    All runs share one budget. Symbolic links are not followed; two runs of the same loss and seed
+    are refused (one would hide the other in every chart).
+
     Raises:
-        ValueError: if ``path`` holds neither a run nor any run subdirectory.
+        ValueError: if ``path`` holds neither a run nor any run subdirectory, or a run is refused.
     """
-    path = Path(path)
-    if (path / CONFIG).is_file():
-        return [load_run(path)]
-    subdirs = sorted(p for p in path.iterdir() if (p / CONFIG).is_file()) if path.is_dir() else []
+    path, budget = Path(path), budget or Budget()
+    if is_regular_file(path / CONFIG):
+        return [load_run(path, budget)]
+    subdirs = sorted(p for p in _real_subdirs(path) if is_regular_file(p / CONFIG))
     if not subdirs:
-        raise ValueError(f"{path} contains no run (no config.json in it or its subdirectories)")
-    return [load_run(p) for p in subdirs]
+        raise ValueError("this folder contains no run (no config.json in it or its subfolders)")
+    records = [load_run(p, budget, f"{p.name}/") for p in subdirs]
+    seen: dict[tuple[str, int], str] = {}
+    for rec in records:
+        key = (rec.config.loss, rec.config.seed)
+        if key in seen:
+            raise ValueError(f"{seen[key]} and {rec.path.name} are both {key[0]} with seed {key[1]}; keep one")
+        seen[key] = rec.path.name
+    return records
+
+
+def _real_subdirs(path: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []

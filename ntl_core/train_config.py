@@ -82,7 +82,9 @@ class TrainConfig(Config):
 
         need(self.task in TASKS, f"unknown task {self.task!r}; choose one of {TASKS}")
         need(self.task != "file" or bool(self.data_path), "task 'file' needs data_path (a question/answer .txt file)")
-        need(isinstance(self.digits, int) and 1 <= self.digits <= 12, f"digits must be an integer from 1 to 12, got {self.digits!r}")
+        need(isinstance(self.digits, int) and not isinstance(self.digits, bool) and 1 <= self.digits <= 12,
+             f"digits must be an integer from 1 to 12, got {self.digits!r}")
+        need(isinstance(self.reverse, bool) and isinstance(self.reweigh, bool), "reverse and reweigh must be true or false")
         need(self.model in MODEL_PRESETS, f"unknown model {self.model!r}; choose one of {tuple(MODEL_PRESETS)}")
         need(self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {LOSSES}")
         need(self.tokenizer in TOKENIZER_KINDS, f"unknown tokenizer {self.tokenizer!r}; choose one of {TOKENIZER_KINDS}")

@@ -22,6 +22,7 @@ from ntl_core.scoring import (
 from pages._ui import explorer_text as notes
 from pages._ui.common import sidebar
 from pages._ui.tour import tour_banner
+from pages._ui.plain_text import plain
 from pages._ui.glossary import NTL_TERMS, glossary_expander
 from pages._ui.instant_explorer import instant_panel
 from pages._ui.explorer_state import (
@@ -148,7 +149,7 @@ def digit_mode(seed: int) -> ExplorerState:
             score = score_digit(target, probs=parse_distribution(state.probs))
             st.info("Scoring your typed distribution; clear the text box to use the sliders again.")
         except ValueError as err:
-            st.error(f"Your distribution cannot be scored: {err}. Showing the sliders' distribution instead.")
+            st.error(f"Your distribution cannot be scored: {plain(err)}. Showing the sliders' distribution instead.")
     if score is None:
         score = score_digit(target, logits=logits)
 
@@ -196,7 +197,7 @@ def number_mode(seed: int) -> ExplorerState:
     try:
         number = check_number(text)
     except ValueError as err:
-        st.error(f"{err}.")
+        st.error(f"{plain(err)}.")
         return state
     url_presets = st.session_state.pop(K + "url_presets", None)
     cols = st.columns(len(number))

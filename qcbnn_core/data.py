@@ -311,8 +311,9 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None,
 
     Raises:
         ValueError: missing file, changed bundled copy (or any differing file with ``require_genuine``),
-            not an npz, missing keys, wrong shapes/dtypes/labels, an empty validation or test split, or a
-            training or test split without both classes.
+            not an npz (or damaged), missing keys, wrong shapes/dtypes/labels, an empty validation or test
+            split, or a split with one class only (training needs both; accuracy per class, AUROC and the
+            uncertainty gap are undefined on a one-class validation or test split).
     """
     bundled = source is None
     raw = _source_bytes(BUNDLED_BREASTMNIST if bundled else source)
@@ -326,14 +327,13 @@ def load_breastmnist(source: str | os.PathLike | bytes | BinaryIO | None = None,
                             else "."))
     arrays = _read_npz(raw)
     train, val, test = (_check_split(arrays, s) for s in ("train", "val", "test"))
-    if len(torch.unique(train.y)) < 2:
-        raise ValueError("train_labels must contain both classes")
     for name, split in (("val", val), ("test", test)):
         if len(split) == 0:
             raise ValueError(f"the {name} split is empty; it is scored every epoch (val) or at the end (test)")
-    if len(torch.unique(test.y)) < 2:  # balanced accuracy, and the gap and AUROC of a one-class predictor
-        raise ValueError("test_labels must contain both classes: with one class the test split cannot say "
-                         "whether malignant and benign cases are told apart")
+    for name, split in (("train", train), ("val", val), ("test", test)):
+        if len(torch.unique(split.y)) < 2:
+            raise ValueError(f"{name}_labels must contain both classes (malignant and normal/benign); "
+                             f"the {name} split has {len(split)} example(s) of {len(torch.unique(split.y))} class(es)")
     notice = "" if genuine else (
         f"This is not MedMNIST's original breastmnist.npz (MD5 {digest[:12]}… instead of {BREASTMNIST_MD5[:12]}…): "
         "results on it are not comparable with the committed BreastMNIST study.")

@@ -22,16 +22,17 @@ import torch
 
 from labkit.run_format import stamp, unstamp
 from labkit.strict_json import jsonable
+from labkit.untrusted import Budget, is_regular_file, open_regular, read_json
 
 from .metrics import Evaluation
 from .models import GeneratorFactory, MCNet, ModelConfig, build_model
+from .run_schema import PREDICTION_MEMBERS, check_run
 from .safe_npz import read_npz
 from .trainer import Trainer
 
 RUN_FILES = ("config.json", "history.json", "metrics.json", "predictions.npz", "weights.npz", "model.pt")
 KIND, FORMAT_VERSION = "qcbnn", 2
-MAX_RUN_ARRAY_BYTES = 64 << 20  # one decoded array of a run (predictions: S × N × 2 float32)
-MAX_RUN_FILE_BYTES = 64 << 20
+MAX_RUN_ARRAY_BYTES = 32 << 20  # one decoded array of a run (predictions: S × N × 2 float32); all of them share a Budget
 
 
 def _write_json(path: Path, obj) -> None:
@@ -97,44 +98,47 @@ class RunRecord:
         return model
 
 
-def load_run(path: str | os.PathLike, need_model: bool = True) -> RunRecord:
-    """Read a run directory written by :func:`save_run`.
+def load_run(path: str | os.PathLike, need_model: bool = True, budget: Budget | None = None) -> RunRecord:
+    """Read a run directory written by :func:`save_run` and check it against :mod:`~qcbnn_core.run_schema`.
 
     Args:
         path: the run directory.
         need_model: require ``model.pt`` (viewers that only draw the saved results pass False).
+        budget: what the directory may decode in total (default: a fresh
+            :class:`~labkit.untrusted.Budget`); an upload passes the one its zip was unpacked with.
 
     Raises:
-        ValueError: if the directory or a file is missing, or a file cannot be parsed. The arrays
-            are read with :func:`~qcbnn_core.safe_npz.read_npz` (numbers only, at most
-            ``MAX_RUN_ARRAY_BYTES`` each), so an untrusted run directory cannot exhaust memory.
+        ValueError: a missing file, a symbolic link, a file that cannot be parsed, over the budget, or
+            a field the schema refuses; the message names the file (relative to the run) and the field.
+            Arrays are read with :func:`~qcbnn_core.safe_npz.read_npz` (numbers only, sizes checked
+            before decoding), so an untrusted run directory cannot exhaust memory.
     """
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ValueError(f"run directory not found: {root}")
-    missing = [f for f in RUN_FILES if not (root / f).is_file() and (need_model or f != "model.pt")]
+    wanted = [f for f in RUN_FILES if need_model or f != "model.pt"]
+    links = [f for f in wanted if (root / f).is_symlink()]
+    if links:
+        raise ValueError(f"{links[0]} is a symbolic link; run files are read without following links")
+    missing = [f for f in wanted if not is_regular_file(root / f)]
     if missing:
-        raise ValueError(f"{root} is not a complete qcbnn run directory; missing {missing}")
-    try:
-        config = json.loads((root / "config.json").read_text())
-        history = json.loads((root / "history.json").read_text())
-        metrics = json.loads((root / "metrics.json").read_text())
-        predictions = read_npz(_read_capped(root / "predictions.npz"), MAX_RUN_ARRAY_BYTES)
-        snapshots = read_npz(_read_capped(root / "weights.npz"), MAX_RUN_ARRAY_BYTES, required=("snapshots",))[
-            "snapshots"]
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"cannot read run directory {root}: {exc}") from exc
-    if not all(isinstance(x, dict) for x in (config, history, metrics)):
-        raise ValueError(f"cannot read run directory {root}: its JSON files must hold objects")
+        raise ValueError(f"not a complete qcbnn run directory; missing {missing}")
+    budget = budget or Budget()
+    config, history, metrics = (read_json(root / name, budget, name)
+                                for name in ("config.json", "history.json", "metrics.json"))
     try:
         version, config = unstamp(config, KIND, FORMAT_VERSION, {1: 1})
     except ValueError as exc:
-        raise ValueError(f"{root}/config.json: {exc}") from exc
-    return RunRecord(root, config, history.get("epochs", []), history.get("steps", []), metrics, predictions, snapshots,
+        raise ValueError(f"config.json: {exc}") from None
+    if isinstance(history, dict):
+        budget.charge_rows(sum(len(v) for v in history.values() if isinstance(v, list)), "history.json")
+    predictions = _arrays(root, "predictions.npz", budget, PREDICTION_MEMBERS)
+    snapshots = _arrays(root, "weights.npz", budget, ("snapshots",))["snapshots"]
+    check_run(config, history, metrics, predictions, snapshots)
+    return RunRecord(root, config, history["epochs"], history.get("steps", []), metrics, predictions, snapshots,
                      version)
 
 
-def _read_capped(path: Path) -> bytes:
-    if path.stat().st_size > MAX_RUN_FILE_BYTES:
-        raise ValueError(f"{path.name} has {path.stat().st_size:,} bytes; the limit is {MAX_RUN_FILE_BYTES:,}")
-    return path.read_bytes()
+def _arrays(root: Path, name: str, budget: Budget, members: tuple[str, ...]) -> dict[str, np.ndarray]:
+    with open_regular(root / name, name) as fh:
+        return read_npz(fh, MAX_RUN_ARRAY_BYTES, required=members, allowed=members, budget=budget, what=name)

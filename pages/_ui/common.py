@@ -15,8 +15,11 @@ from pages._ui.server_panel import draw_debug_panel, start_timing_log
 from pages._ui.server_timing import server_timing
 from pages._ui.slots import (TrainingSlots, cpu_split_from_env, cpu_workers_from_env, gpu_workers_from_env,
                              max_queued_from_env, torch_threads_from_env)
+from pages._ui.url_spec import UrlSpec, integer
 
 SEED_KEY = "global_seed"
+MAX_SEED = 2**31 - 1
+SEED_URL = UrlSpec(integer(SEED_KEY, "seed", 0, MAX_SEED))  # read like every page's own parameters
 
 
 @st.cache_resource
@@ -94,14 +97,6 @@ def session_id() -> str:
     return st.session_state["_session_id"]
 
 
-def _seed_from_url() -> int:
-    raw = st.query_params.get("seed")
-    try:
-        return int(raw) if raw is not None else 0
-    except ValueError:
-        return 0
-
-
 def ensure_app_shell() -> None:
     """Make a deep link (``/ntl_explorer?...``) run through app.py like every other visit.
 
@@ -124,12 +119,11 @@ def sidebar() -> int:
     ensure_app_shell()
     configure_torch_threads()
     server_services()
-    if SEED_KEY not in st.session_state:
-        st.session_state[SEED_KEY] = _seed_from_url()
+    SEED_URL.init_session({SEED_KEY: 0})
     with st.sidebar:
         st.caption(f"Compute device: **{device_label()}**", help="CPU threads: set APP_TORCH_THREADS before starting the app.")
         seed = st.number_input(
-            "Global seed", min_value=0, max_value=2**31 - 1, step=1, key=SEED_KEY,
+            "Global seed", min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY,
             help="One seed fixes data, initialisation and sampling everywhere in the app.",
         )
     st.query_params["seed"] = str(int(seed))

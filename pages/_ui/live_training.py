@@ -18,6 +18,7 @@ from labkit.cli_args import usable_cpus
 from labkit.workers import WorkerError, backend_from_env
 from pages._ui.common import session_id, track_worker, training_slots, worker_kind
 from pages._ui.live_run import LiveRun, ModelFreed
+from pages._ui.plain_text import plain
 from pages._ui.redraw import Redraw
 from pages._ui.server_timing import busy_note, server_timing
 from pages._ui.slots import QueueFull, cpu_split_from_env
@@ -172,7 +173,7 @@ class LiveControls:
         except ValueError as err:
             st.session_state.pop(self.key, None)
             self._release()
-            self._say("error", f"Cannot start: {err}")
+            self._say("error", f"Cannot start: {plain(err)}")
             return False
         return True
 
@@ -240,9 +241,9 @@ class LiveControls:
             if not live.started:  # the worker could not even build it: as if Start had been refused
                 live.free()
                 st.session_state.pop(self.key, None)
-                self._fail(live, "error", f"Cannot start: {err}")
+                self._fail(live, "error", f"Cannot start: {plain(err)}")
             else:
-                self._fail(live, "error", f"Training stopped: {err}")
+                self._fail(live, "error", f"Training stopped: {plain(err)}")
         except Exception as err:  # noqa: BLE001 - a tick must never leak its slot or show a traceback
             _log.exception("training tick failed")
             live.free()
@@ -257,7 +258,7 @@ class LiveControls:
             live.settle(self.views_method)
         except (ValueError, WorkerError, ModelFreed) as err:
             _log.warning("views of a run failed: %s", err)
-            self._say("warning", f"The results could not be computed ({err}).")
+            self._say("warning", f"The results could not be computed ({plain(err)}).")
 
     def _finish_or_settle(self, live: LiveRun) -> None:
         """After a Step: at the end, fetch the views and free the worker; else just fetch the views."""

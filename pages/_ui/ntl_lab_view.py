@@ -26,15 +26,17 @@ from ntl_core.presets import PRESET_INFO, STUDENT_PRESETS
 from ntl_core.training import LOSSES, PRESETS, TrainConfig, load_runs
 from ntl_core.design_search import CONFIRMATION_SEEDS, SELECTION_SEEDS, analyse
 from ntl_core.verdict import compare, steps_until_table
+from labkit.untrusted import is_regular_file
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls, in_fragment_run, show_machine_note
 from pages._ui.common import worker_kind
 from pages._ui.ntl_lab import build_lab, by_key, check_cpu_cost
+from pages._ui.plain_text import plain
 from pages._ui.redraw import Redraw
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
-from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text, whole
 
 LAB_KEY = "lab"  # also the prefix of the button keys (lab_start, ...) and of the message key
 FRAGMENT_RUN_S = 15.0  # ticks per fragment run: see _live_body
@@ -59,7 +61,7 @@ URL = UrlSpec(
     choices("lab_losses", "losses", LOSSES),
     number("lab_lambda", "lam", 0.0, 2.0),
     text("lab_lr", "lr"),  # checked on Start, with a message
-    choice("lab_batch", "bs", BATCH_SIZES, int),
+    choice("lab_batch", "bs", BATCH_SIZES, whole),
     integer("lab_steps", "steps", 10, 20_000),
     integer("lab_eval", "eval", 5, 1000),
     integer("lab_k", "k", 1, MAX_SEEDS),
@@ -443,11 +445,11 @@ def _heat_inputs(answer: tuple[dict, str], question: str) -> tuple[dict, str, st
 
 
 def _is_ntl_run(folder: Path) -> bool:
-    """A run directory, or a comparison folder of run directories (what ``--out`` writes)."""
-    if (folder / CONFIG).is_file():
+    """A run directory, or a comparison folder of run directories (what ``--out`` writes); links not followed."""
+    if is_regular_file(folder / CONFIG):
         return True
     try:
-        return any((sub / CONFIG).is_file() for sub in folder.iterdir() if sub.is_dir() and not sub.is_symlink())
+        return any(is_regular_file(sub / CONFIG) for sub in folder.iterdir() if sub.is_dir() and not sub.is_symlink())
     except OSError:
         return False
 
@@ -487,7 +489,7 @@ def replay_tab() -> None:
             st.session_state["lab_replay"] = records
         except (ValueError, OSError) as err:
             st.session_state.pop("lab_replay", None)
-            st.error(f"Cannot open the run: {err}")
+            st.error(f"Cannot open the run: {plain(err)}")
     records = st.session_state.get("lab_replay")
     if not records:
         return

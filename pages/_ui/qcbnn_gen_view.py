@@ -19,7 +19,8 @@ from qcbnn_core.ansatz import ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, ROTATIONS
 from qcbnn_core.generator import MECHANISM_LABELS as MECH_LABELS, MECHANISMS
 from qcbnn_core.trainer import TrainConfig
 from pages._ui import qcbnn_gen as gen
-from pages._ui.url_spec import UrlSpec, choice, flag, floats, integer, number, text
+from pages._ui.url_spec import UrlSpec, choice, flag, floats, integer, number, text, whole
+from pages._ui.plain_text import plain
 
 MAX_LAYERS = 6  # tighter than the core's 20: a step-through of more layers no longer teaches anything
 DRAW_COUNTS = (256, 1024, 4096)
@@ -70,8 +71,8 @@ URL = UrlSpec(
     integer("gen_draw", "draw", 0, 10**6 - 1),
     flag("gen_mpl", "mpl"),
     integer("gen_follow", "follow", 0, gen.N_WEIGHTS - 1),
-    choice("gen_ndraws", "draws", DRAW_COUNTS, int),
-    choice("gen_nshots", "shots", SHOT_COUNTS, int),
+    choice("gen_ndraws", "draws", DRAW_COUNTS, whole),
+    choice("gen_nshots", "shots", SHOT_COUNTS, whole),
     text("gen_weights", "weights", _weight_list,
          f"1 to {MAX_SHOWN} comma-separated weight indices below {gen.N_WEIGHTS}",
          encode=lambda v: ",".join(map(str, v))),
@@ -143,7 +144,7 @@ def controls() -> tuple[AnsatzConfig, str] | None:
             angle_range=float(st.session_state["gen_range"]) if st.session_state["gen_constrained"] else None,
         )
     except ValueError as err:
-        st.error(f"This circuit is not valid: {err}")
+        st.error(f"This circuit is not valid: {plain(err)}")
         return None
     st.caption(cfg.describe())
     return cfg, st.session_state["gen_mech"]
@@ -216,7 +217,10 @@ def current_draw(cfg: AnsatzConfig, mechanism: str, seed: int) -> gen.Draw:
 def step_through(draw: gen.Draw) -> None:
     """Previous / Next through one draw, one chart and one sentence per step."""
     n_steps = len(draw.steps)
-    st.session_state["gen_step"] = min(st.session_state["gen_step"], n_steps - 1)
+    if st.session_state["gen_step"] > n_steps - 1:  # a link's step, or a step of a longer circuit
+        st.info(f"This circuit has {n_steps} steps, so step {st.session_state['gen_step'] + 1} does not exist; "
+                "showing the last one.")
+        st.session_state["gen_step"] = n_steps - 1
     # Buttons as wide as their labels (equal columns truncated "Next step" at 1024 px).
     c1, c2, c3, c4 = st.columns([1.4, 1.4, 1.2, 2], vertical_alignment="bottom")
     c1.button("◀ Previous", key="gen_prev", on_click=_move, args=(-1, n_steps), width="stretch",

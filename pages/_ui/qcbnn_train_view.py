@@ -24,14 +24,16 @@ from qcbnn_core.generator import MECHANISM_LABELS
 from qcbnn_core.models import MECHANISMS, ModelConfig
 from qcbnn_core.runs import RUN_FILES, load_run
 from qcbnn_core.trainer import TrainConfig
+from labkit.untrusted import Budget, is_regular_file
 from labkit.workers import RunSpec, WorkerError
 from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls, show_machine_note
+from pages._ui.plain_text import plain, safe_name
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab, certainty_order, gap_verdict,
                                  largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
-from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, whole
 
 LAB_KEY, STUDY_KEY = "qt_lab", "qt_study"
 DATA_LABELS = {"breastmnist": "BreastMNIST (real ultrasound, the paper's data)",
@@ -44,7 +46,7 @@ URL = UrlSpec(
     choice("qt_data", "data", [d for d in DATA_LABELS if d != "upload"]),  # an upload cannot travel in a link
     integer("qt_ntrain", "ntrain", 16, 546),
     integer("qt_epochs", "epochs", 1, 30),
-    choice("qt_batch", "bs", (16, 32, 64), int),
+    choice("qt_batch", "bs", (16, 32, 64), whole),
     choice("qt_ansatz", "ansatz", ANSATZ_PRESETS),
     choice("qt_mech", "mech", MECHANISMS),
     flag("qt_mlp", "mlp"),
@@ -95,7 +97,7 @@ def data_section(seed: int) -> QCBNNDataset | None:
     try:
         data = current_data(seed)
     except ValueError as err:
-        st.error(f"Cannot use this data: {err}")
+        st.error(f"Cannot use this data: {plain(err)}")
         return None
     tag = " — **SYNTHETIC images, not patient data**" if data.synthetic else ""
     sizes = ", ".join(f"{s} {len(data.split(s))}" for s in ("train", "val", "test"))
@@ -412,23 +414,24 @@ VIEWER_FILES = tuple(f for f in RUN_FILES if f != "model.pt")  # the viewer neve
 
 
 def _is_qcbnn_run(folder: Path) -> bool:
-    return all((folder / f).is_file() for f in VIEWER_FILES)
+    return all(is_regular_file(folder / f) for f in VIEWER_FILES)
 
 
 def _viewer_member(parts: tuple[str, ...]) -> bool:
     return parts[-1] in VIEWER_FILES
 
 
-def _results_of(folder: Path) -> list[ModelResult]:
-    """The run in ``folder``, or the (at most two) runs inside it (an uploaded zip of two runs)."""
+def _results_of(folder: Path, budget: Budget) -> list[ModelResult]:
+    """The run in ``folder``, or the (at most two) runs inside it (an uploaded zip of two runs), within one budget."""
     runs = [folder] if _is_qcbnn_run(folder) else [folder / n for n in list_runs(folder, _is_qcbnn_run, depth=1)][:2]
     out = []
     for run in runs:
+        label = safe_name(run.name)
         try:
-            res = result_from_run(load_run(run, need_model=False))
-        except (KeyError, TypeError, AttributeError, IndexError) as err:  # well-formed JSON, wrong contents
-            raise ValueError(f"{run.name} is not a qcbnn run directory (bad field {err})") from None
-        res.name = f"{res.name} ({run.name})"
+            res = result_from_run(load_run(run, need_model=False, budget=budget))
+        except ValueError as err:
+            raise ValueError(f"{label}: {err}") from None
+        res.name = f"{res.name} ({label})"
         out.append(res)
     return out
 
@@ -456,7 +459,7 @@ def runs_tab() -> None:
             st.session_state["qt_runs"] = {r.name: r for r in found}
         except (ValueError, OSError) as err:
             st.session_state.pop("qt_runs", None)
-            st.error(f"Cannot open the run: {err}")
+            st.error(f"Cannot open the run: {plain(err)}")
     results: dict[str, ModelResult] | None = st.session_state.get("qt_runs")
     if not results:
         return

@@ -2,8 +2,9 @@
 
 A stop is nothing but a shareable link (``page?params``) and a sentence, so every stop is a view a
 student could also reach by hand. Pages call :func:`tour_banner` first thing: with ``?tour=k`` in
-the URL it shows stop k and Previous/Next. Moving to a stop forgets the target page's widget state
-(keys with its prefix), so the page reads the stop's URL as it does on a first visit.
+the URL it shows stop k and Previous/Next; any other ``tour`` value gets a warning and leaves the
+URL. Moving to a stop forgets the target page's widget state (keys with its prefix), so the page
+reads the stop's URL as it does on a first visit.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from pages._ui.registry import PAGES
+from pages._ui.url_spec import UrlSpec, integer
 
 TOUR_PARAM = "tour"
 EXPLORER, GENERATOR = "pages/ntl_explorer.py", "pages/qcbnn_generator.py"
@@ -70,12 +72,16 @@ def go_to(index: int) -> None:
     st.switch_page(stop.page, query_params=stop_query(index))
 
 
+TOUR_URL = UrlSpec(integer(TOUR_PARAM, TOUR_PARAM, 1, len(STOPS)))
+
+
 def current_stop() -> int | None:
-    """The stop number in the URL, or None when not touring (junk is ignored)."""
-    raw = st.query_params.get(TOUR_PARAM)
-    if raw is None or not raw.isdigit() or not 1 <= int(raw) <= len(STOPS):
-        return None
-    return int(raw)
+    """The stop number in the URL, or None when not touring; a bad value is warned about and removed."""
+    values, warnings = TOUR_URL.parse(st.query_params.to_dict())
+    for warning in warnings:
+        st.warning(warning)
+        st.query_params.pop(TOUR_PARAM, None)
+    return values.get(TOUR_PARAM)
 
 
 def tour_banner() -> None:

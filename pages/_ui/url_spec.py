@@ -3,8 +3,10 @@
 A page lists its parameters once in a :class:`UrlSpec`. The same declaration
 
 * reads a shared link (:meth:`UrlSpec.parse` is pure; :meth:`UrlSpec.read` copies the result into
-  ``st.session_state``): a value that does not parse or is out of bounds is skipped with a warning
-  saying what was expected, so a teacher's typo never crashes a page and is never silently ignored;
+  ``st.session_state``): a value that does not parse, is out of bounds or is off its widget's grid
+  is skipped with a warning saying what was expected (never replaced by a nearby value in silence),
+  so a teacher's typo never crashes a page and is never silently ignored. The warning shows the
+  link's value as plain text (a link in a URL parameter must not become a link on the page);
 * writes the widgets' values back to the URL (:meth:`UrlSpec.write`);
 * gives the widgets their bounds and options (``SPEC["lab_digits"].lo``), so a slider and the link
   check cannot disagree.
@@ -18,6 +20,10 @@ from typing import Any
 
 import streamlit as st
 
+from pages._ui.plain_text import plain
+
+MAX_SHOWN = 60  # characters of a rejected value echoed in its warning
+MAX_DIGITS = 18  # a whole number in a link: far beyond every bound, far below Python's 4,300-digit limit
 
 @dataclass(frozen=True)
 class Param:
@@ -62,34 +68,46 @@ def floats(raw: str) -> list[float]:
         raise ValueError(raw) from None
 
 
-def _whole(raw: str) -> int:
+def on_grid(value: float, decimals: int) -> float:
+    """``value`` if it has at most ``decimals`` decimal places (a slider's step), else ``ValueError``:
+    rounding it would show a value the link did not ask for."""
+    rounded = round(value, decimals)
+    if not math.isclose(rounded, value, rel_tol=0.0, abs_tol=1e-9):
+        raise ValueError(f"it has more than {decimals} decimal place(s)")
+    return rounded
+
+
+def whole(raw: str) -> int:
+    """An ASCII whole number of at most ``MAX_DIGITS`` digits (``int`` also takes ``'٣'`` and fails on ``'²'``)."""
     text = raw.strip()
-    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS):
         raise ValueError(raw)
     return int(text)
 
 
 def integer(key: str, name: str, lo: int, hi: int) -> Param:
     """A whole number in ``[lo, hi]``."""
-    return Param(key, name, lambda raw: int(_bounded(_whole(raw), lo, hi)), f"a whole number from {lo} to {hi}",
+    return Param(key, name, lambda raw: int(_bounded(whole(raw), lo, hi)), f"a whole number from {lo} to {hi}",
                  lo=lo, hi=hi)
 
 
 def number(key: str, name: str, lo: float, hi: float, decimals: int | None = None) -> Param:
-    """A number in ``[lo, hi]``, rounded to ``decimals`` places when given (a slider's step)."""
+    """A number in ``[lo, hi]`` with at most ``decimals`` decimal places when given (a slider's step)."""
     def parse(raw: str) -> float:
         try:
             value = float(raw)
         except ValueError:
             raise ValueError(raw) from None  # Python's wording is not for students; the warning says what to give
         value = _bounded(value, lo, hi)
-        return round(value, decimals) if decimals is not None else value
+        return on_grid(value, decimals) if decimals is not None else value
 
-    return Param(key, name, parse, f"a number from {lo:g} to {hi:g}", encode=lambda v: f"{v:g}", lo=lo, hi=hi)
+    places = f" with at most {decimals} decimal place(s)" if decimals is not None else ""
+    return Param(key, name, parse, f"a number from {lo:g} to {hi:g}{places}", encode=lambda v: f"{v:g}", lo=lo, hi=hi)
 
 
 def choice(key: str, name: str, options: Iterable[Any], convert: Callable[[str], Any] = str) -> Param:
-    """One of ``options`` (compared after ``convert``, e.g. ``int`` for a select slider of numbers)."""
+    """One of ``options`` (compared after ``convert``, e.g. :func:`whole` for a select slider of numbers)."""
     options = tuple(options)
 
     def parse(raw: str) -> Any:
@@ -102,17 +120,19 @@ def choice(key: str, name: str, options: Iterable[Any], convert: Callable[[str],
     return Param(key, name, parse, f"one of {shown}", options=options)
 
 
-def choices(key: str, name: str, options: Iterable[str]) -> Param:
-    """A non-empty comma-separated list of ``options``."""
+def choices(key: str, name: str, options: Iterable[str], unique: bool = True) -> Param:
+    """A non-empty comma-separated list of ``options``, no empty item, each at most once when ``unique``
+    (a link's repeated or empty item is refused, not cleaned up in silence)."""
     options = tuple(options)
 
     def parse(raw: str) -> list[str]:
-        values = [v for v in raw.split(",") if v]
-        if not values or not set(values) <= set(options):
+        values = raw.split(",")
+        if not set(values) <= set(options) or (unique and len(set(values)) != len(values)):
             raise ValueError(raw)
         return values
 
-    return Param(key, name, parse, f"a comma-separated list of {', '.join(options)}", encode=",".join,
+    once = ", each at most once" if unique else ""
+    return Param(key, name, parse, f"a comma-separated list of {', '.join(options)}{once}", encode=",".join,
                  options=options)
 
 
@@ -153,9 +173,7 @@ class UrlSpec:
             try:
                 values[p.key] = p.parse(str(raw))
             except (ValueError, KeyError) as err:
-                why = f" ({err})" if _has_message(err) else ""
-                warnings.append(f"The link's {p.name}={raw!r} is not usable{why}: expected {p.expect}; "
-                                "kept the default.")
+                warnings.append(bad_value(p, str(raw), str(err) if _has_message(err) else ""))
         return values, warnings
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, str]:
@@ -183,6 +201,13 @@ class UrlSpec:
                    if st.query_params.get(name) != value}
         if changed:
             st.query_params.update(changed)
+
+
+def bad_value(p: Param, raw: str, why: str = "", fallback: str = "kept the default") -> str:
+    """The warning for a link value that is not used, as Markdown that shows the value as plain text."""
+    shown = raw if len(raw) <= MAX_SHOWN else raw[:MAX_SHOWN] + f"… ({len(raw):,} characters)"
+    return plain(f"The link's {p.name}={shown!r} is not usable{f' ({why})' if why else ''}: expected {p.expect}; "
+                 f"{fallback}.")
 
 
 def _has_message(err: Exception) -> bool:

@@ -16,6 +16,7 @@ from ntl_core.scoring import (
     score_number,
 )
 from pages._ui.explorer_state import rounded
+from tests.app.page_text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ntl_explorer.py")
@@ -195,7 +196,7 @@ def test_query_params_round_trip():
 
 def test_bad_query_params_warn_and_fall_back():
     at = _run({"preset": "sharp", "target": "12", "temp": "abc", "logits": "1,2", "number": "4a2", "mode": "x"})
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(" ".join(w.value for w in at.warning))
     for fragment in ("preset='sharp'", "target='12'", "temp='abc'", "logits='1,2'", "number='4a2'", "mode='x'"):
         assert fragment in warnings, fragment
     assert at.selectbox(key="ntlx_preset").value == "bimodal" and at.slider(key="ntlx_target").value == 4

@@ -4,9 +4,7 @@
 """
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,8 @@ import pages._ui.ntl_lab as ntl_lab
 import pages._ui.ntl_lab_view as view
 from ntl_core.training import PRESETS, Trainer
 from pages._ui.slots import TrainingSlots
+from tests.app.page_text import shown
+from tests.unit.run_doubles import zip_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ntl_training_lab.py")
@@ -261,17 +261,6 @@ def _save_comparison(folder: Path) -> None:
         tr.save(folder / f"{loss}-seed0")
 
 
-def _zip(folder: Path, extra: dict[str, bytes] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(folder.parent).as_posix())
-        for name, raw in (extra or {}).items():
-            zf.writestr(name, raw)
-    return buf.getvalue()
-
-
 def test_runs_are_chosen_from_the_class_folder_only(tmp_path, monkeypatch):
     monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path))
     broken = tmp_path / "broken"
@@ -283,7 +272,7 @@ def test_runs_are_chosen_from_the_class_folder_only(tmp_path, monkeypatch):
     assert at.selectbox(key="lab_replay_dir").options == ["broken"]
     at.selectbox(key="lab_replay_dir").set_value("broken")
     at.button(key="lab_replay_open").click().run()
-    assert "cannot read the run's config" in _texts(at.error) and not at.exception
+    assert "config.json: not valid JSON" in shown(_texts(at.error)) and not at.exception
 
 
 def test_replay_of_a_saved_comparison(tmp_path, monkeypatch):
@@ -305,11 +294,11 @@ def test_replay_of_an_uploaded_zip_and_a_malicious_one(tmp_path, monkeypatch):
     monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path / "empty"))
     _save_comparison(tmp_path / "add")
     at = _app()
-    at.file_uploader(key="lab_replay_zip").set_value(("add.zip", _zip(tmp_path / "add"), "application/zip")).run()
+    at.file_uploader(key="lab_replay_zip").set_value(("add.zip", zip_folder(tmp_path / "add"), "application/zip")).run()
     at.button(key="lab_replay_open").click().run()
     assert not at.exception and not at.error
     assert sorted(r.config.loss for r in at.session_state["lab_replay"]) == ["ce", "was"]
-    evil = _zip(tmp_path / "add", {"../../outside.json": b"{}"})
+    evil = zip_folder(tmp_path / "add", {"../../outside.json": b"{}"})
     at.file_uploader(key="lab_replay_zip").set_value(("evil.zip", evil, "application/zip")).run()
     at.button(key="lab_replay_open").click().run()
     assert "leaves its folder" in _texts(at.error) and "lab_replay" not in at.session_state

@@ -18,6 +18,7 @@ import pages._ui.qcbnn_train_view as view
 from pages._ui.qcbnn_lab import (LabSession, ModelResult, gap_verdict, largest_gap, load_data, result_from_run,
                                  result_from_trainer, study_table)
 from pages._ui.slots import TrainingSlots
+from tests.app.page_text import shown
 from qcbnn_core.models import ModelConfig
 from qcbnn_core.runs import load_run, save_run
 from qcbnn_core.trainer import TrainConfig
@@ -256,11 +257,11 @@ def test_malformed_upload_shows_an_error_and_nothing_breaks(slots):
     assert at.session_state[view.LAB_KEY].running and slots.in_use() == 1
     at.radio(key="qt_data").set_value("upload").run()
     assert not at.session_state[view.LAB_KEY].running and slots.in_use() == 0  # unusable data pauses the run
-    assert "upload a BreastMNIST-format .npz first" in _texts(at.error)
+    assert "upload a BreastMNIST-format .npz first" in shown(_texts(at.error))
     at.file_uploader(key="qt_upload").upload("breastmnist.npz", b"PK\x03\x04 broken", "application/octet-stream")
     at.run()
     assert not at.exception
-    assert "Cannot use this data: not a readable .npz" in _texts(at.error)
+    assert "Cannot use this data: not a readable .npz" in shown(_texts(at.error))
     assert not [b for b in at.button if b.key == "qt_lab_start"]  # no training on unusable data
     at.file_uploader(key="qt_upload").clear().upload("breastmnist.npz", _breastmnist_like(), "application/zip")
     at.run()
@@ -310,6 +311,28 @@ def test_open_run_directory(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     assert set(at.session_state["qt_runs"]) == {"BNN (bnn)"}
     assert "Run directories do not store the test images" in _texts(at.caption)
+
+
+def test_a_malformed_or_hostile_run_upload_gets_a_plain_message_and_a_safe_name(tmp_path, monkeypatch):
+    """Issue 22: malformed run zips crashed the page; folder names and messages are user text."""
+    from markdown_it import MarkdownIt
+    from tests.unit.run_doubles import edit_json, write_qcbnn_run, zip_folder
+
+    monkeypatch.setenv("APP_RUNS_DIR", str(tmp_path / "empty"))
+    bad = write_qcbnn_run(tmp_path / "bad" / "run")
+    edit_json(bad / "config.json", lambda c: c["train"].update(epochs="[x](https://evil.example)"))
+    hostile = write_qcbnn_run(tmp_path / "ok" / "[Your account expired](https:evil.example)")
+    at = _app()
+    at.file_uploader(key="qt_run_zip").set_value(("bad.zip", zip_folder(bad), "application/zip"))
+    at.button(key="qt_run_open").click().run()
+    assert not at.exception and "qt_runs" not in at.session_state
+    html = MarkdownIt("commonmark").render(at.error[0].value)
+    assert "train.epochs: expected a whole number" in html and "<a" not in html and "/tmp" not in html
+    at.file_uploader(key="qt_run_zip").set_value(("ok.zip", zip_folder(hostile), "application/zip"))
+    at.button(key="qt_run_open").click().run()
+    assert not at.exception and not at.error
+    (name,) = at.session_state["qt_runs"]
+    assert name.startswith("QCBNN (_Your_account_expired_") and not set("[]():<>") & set(name[7:-1])
 
 
 # ----------------------------------------------------------------------------- multi-seed verdict, names, glossary

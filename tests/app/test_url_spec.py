@@ -1,14 +1,17 @@
 """The URL-parameter spec: links parse into widget values, bad values come back as warnings, values round-trip."""
 import math
+import re
 
 import pytest
+from markdown_it import MarkdownIt
 
-from pages._ui import explorer_state, ntl_lab_view, qcbnn_gen_view, qcbnn_train_view
-from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text
+from pages._ui import common, explorer_state, ntl_lab_view, qcbnn_gen_view, qcbnn_train_view, tour
+from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, number, text, whole
+from tests.app.page_text import shown
 
 SPEC = UrlSpec(
     integer("p_n", "n", 1, 6), number("p_x", "x", 0.1, round(math.pi, 2), decimals=2), choice("p_c", "c", ("a", "b")),
-    choice("p_bs", "bs", (16, 32), int), choices("p_l", "l", ("ce", "was")), flag("p_f", "f"),
+    choice("p_bs", "bs", (16, 32), whole), choices("p_l", "l", ("ce", "was")), flag("p_f", "f"),
     text("p_t", "t", lambda raw: raw.strip() or (_ for _ in ()).throw(ValueError("it is empty here")), "some text"),
 )
 
@@ -32,7 +35,52 @@ def test_each_bad_value_is_skipped_with_a_warning_naming_it(name, raw, expect):
     good = {"c": "a"} if name != "c" else {"n": "3"}
     values, warnings = SPEC.parse({**good, name: raw})
     assert values == SPEC.parse(good)[0]  # the other parameters still apply
-    assert len(warnings) == 1 and f"{name}={raw!r}" in warnings[0] and expect in warnings[0]
+    assert len(warnings) == 1 and f"{name}={raw!r}" in shown(warnings[0]) and expect in shown(warnings[0])
+
+
+ALL_SPECS = [ntl_lab_view.URL, qcbnn_gen_view.URL, qcbnn_train_view.URL, explorer_state.URL, common.SEED_URL,
+             tour.TOUR_URL]
+NASTY = ["²", "٣", "9" * 40, "9" * 5000, "[Your account expired](https://example.com)", "![t](https://e.com/t.png)",
+         "<img src=x onerror=alert(1)>", ":red[alert]", "$x^2$", "\n# heading", "1.23456", "1,,2", "0,0", "-0", "1e309"]
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: ",".join(s.params)[:40])
+def test_no_value_raises_and_every_refusal_is_plain_text(spec):
+    """Issue 22: ``?tour=²`` raised in ``int()``; Markdown in a value rendered as a link or a remote image."""
+    md = MarkdownIt("commonmark")
+    for p in spec.params.values():
+        for raw in NASTY:
+            values, warnings = spec.parse({p.name: raw})
+            if warnings:
+                html = md.render(warnings[0])
+                assert not re.search(r"<(a|img|em|strong|h\d|code)\b", html), (p.name, raw, html)
+                assert "://" not in warnings[0] and len(shown(warnings[0])) < 400
+            else:  # accepted: the value it stands for, not a nearby one
+                written = p.encode(values[p.key]).split(",")
+                assert p.name in ("number", "lr", "probs") or [float(v) for v in raw.split(",")] == [
+                    float(v) for v in written], (p.name, raw)
+
+
+@pytest.mark.parametrize("raw, why", [("1.255", "more than 2 decimal place"), ("2.71828", "more than 2 decimal")])
+def test_a_value_off_the_sliders_grid_is_refused_not_rounded(raw, why):
+    """Rounding ``x=3.14159`` to 3.14 in silence showed a value the link did not ask for."""
+    values, warnings = SPEC.parse({"x": "1.2"})
+    assert values == {"p_x": 1.2} and not warnings
+    values, warnings = SPEC.parse({"x": raw})
+    assert "p_x" not in values and why in shown(warnings[0])
+
+
+@pytest.mark.parametrize("raw", ["ce,,was", "ce,ce", "ce,", ",ce"])
+def test_a_list_with_empty_or_repeated_items_is_refused_not_cleaned(raw):
+    values, warnings = SPEC.parse({"l": raw})
+    assert "p_l" not in values and "each at most once" in shown(warnings[0])
+
+
+@pytest.mark.parametrize("raw", ["²", "9" * 40, "9" * 5000, "-1", "abc", "1.5"])
+def test_a_bad_seed_is_warned_about_not_read_as_zero(raw):
+    """Issue 22: 147 bad ``seed`` values silently became 0."""
+    values, warnings = common.SEED_URL.parse({"seed": raw})
+    assert not values and "seed=" in shown(warnings[0]) and "a whole number from 0 to 2147483647" in shown(warnings[0])
 
 
 def test_widgets_and_links_share_the_bounds():

@@ -48,16 +48,26 @@ def test_module_entry_point_help():
     assert res.returncode == 0 and "--ansatz" in res.stdout and "--mechanism" in res.stdout
 
 
-def test_out_refuses_non_empty_and_overwrite_replaces_whole(capsys, tmp_path):
+def test_out_refuses_non_empty_and_overwrite_replaces_our_run_whole(capsys, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "old.txt").write_text("an earlier experiment")
+    assert main(["train", "--data", "breast_cancer", "--model", "cnn", "--out", str(out), *TINY]) == 0
+    out.chmod(0o750)
     with pytest.raises(SystemExit) as exc:
         main(["train", "--data", "breast_cancer", "--model", "bnn", "--out", str(out), *TINY])
     assert exc.value.code == 2 and "pass --overwrite" in capsys.readouterr().err
     assert main(["train", "--data", "breast_cancer", "--model", "bnn", "--out", str(out), "--overwrite", *TINY]) == 0
-    assert not (out / "old.txt").exists() and load_run(out).config["model"]["kind"] == "bnn"
+    assert load_run(out).config["model"]["kind"] == "bnn" and (out.stat().st_mode & 0o777) == 0o750
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_overwrite_refuses_a_folder_of_user_files_before_training(capsys, tmp_path):
+    out = tmp_path / "work"
+    (out / "documents").mkdir(parents=True)
+    (out / "documents" / "thesis.tex").write_text("my thesis")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "breast_cancer", "--model", "bnn", "--out", str(out), "--overwrite", *TINY])
+    assert exc.value.code == 2 and "did not write" in capsys.readouterr().err
+    assert (out / "documents" / "thesis.tex").read_text() == "my thesis"
 
 
 @pytest.mark.parametrize("args, message", [

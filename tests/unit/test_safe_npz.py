@@ -160,13 +160,62 @@ def test_generic_reader_limits_and_names():
 
 def test_a_run_directory_with_a_bomb_in_its_arrays_is_refused(tmp_path):
     from qcbnn_core.runs import MAX_RUN_ARRAY_BYTES, load_run
+    from tests.unit.run_doubles import write_qcbnn_run
 
-    for name in ("config.json", "history.json", "metrics.json"):
-        (tmp_path / name).write_text('{"format": 1}')
-    (tmp_path / "predictions.npz").write_bytes(_npz({"probs": np.zeros((2, 3, 2))}))
-    with zipfile.ZipFile(tmp_path / "weights.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+    run = write_qcbnn_run(tmp_path / "run")
+    with zipfile.ZipFile(run / "weights.npz", "w", zipfile.ZIP_DEFLATED) as zf:
         _zeros_member(zf, "snapshots.npy", (MAX_RUN_ARRAY_BYTES + 1,))
     with pytest.raises(ValueError, match="limit"):
-        load_run(tmp_path, need_model=False)
+        load_run(run, need_model=False)
+    (run / "model.pt").unlink()
     with pytest.raises(ValueError, match="missing \\['model.pt'\\]"):
-        load_run(tmp_path)
+        load_run(run)
+
+
+def test_members_under_the_cap_cannot_add_up_past_the_budget():
+    """Issue 22: per-member caps let 760 members of 64 MB through; one budget across members stops the second."""
+    from labkit.untrusted import Budget
+
+    arrays = {f"m{i}": np.zeros(8 << 20, np.uint8) for i in range(3)}  # 8 MiB each, under a 10 MiB member cap
+    raw = _npz(arrays)
+    assert len(read_npz(raw, 10 << 20)) == 3  # no budget: all three
+    tracemalloc.start()
+    with pytest.raises(ValueError, match="budget of 20,971,520 decoded bytes"):
+        read_npz(raw, 10 << 20, budget=Budget(max_bytes=20 << 20))
+    assert tracemalloc.get_traced_memory()[1] < 20 << 20  # two members decoded (16 MiB), the third never allocated
+    tracemalloc.stop()
+
+
+def _first_data_offset(raw: bytes) -> int:
+    """Where the first member's compressed data starts (after its local header)."""
+    return 30 + struct.unpack_from("<H", raw, 26)[0] + struct.unpack_from("<H", raw, 28)[0]
+
+
+def test_corrupt_compressed_data_is_a_damaged_member_not_a_zlib_error():
+    raw = bytearray(_npz(_valid_arrays()))
+    raw[_first_data_offset(raw)] = 0x07  # a deflate block of the reserved type: zlib.error on today's code
+    with pytest.raises(ValueError, match="damaged \\(its compressed data is corrupt\\)"):
+        read_npz(bytes(raw), 1 << 20)
+    with pytest.raises(ValueError, match="damaged"):
+        load_breastmnist(bytes(raw))
+
+
+@pytest.mark.parametrize("offset", range(0, 4000, 200))
+def test_100_zeroed_bytes_anywhere_give_one_clear_message(offset):
+    """Issue 22's corruption (100 bytes zeroed inside a valid file), at offsets across the file."""
+    raw = bytearray(_npz(_valid_arrays(n=(40, 4, 6))))
+    raw[offset:offset + 100] = b"\0" * 100
+    with pytest.raises(ValueError, match="damaged|not a readable|disagree|truncated|missing|must"):
+        load_breastmnist(bytes(raw))
+
+
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_empty_or_one_class_splits_are_refused(split):
+    arrays = _valid_arrays()
+    arrays[f"{split}_images"], arrays[f"{split}_labels"] = arrays[f"{split}_images"][:0], arrays[f"{split}_labels"][:0]
+    with pytest.raises(ValueError, match=f"the {split} split is empty"):
+        load_breastmnist(_npz(arrays))
+    arrays = _valid_arrays()
+    arrays[f"{split}_labels"] = arrays[f"{split}_labels"] * 0
+    with pytest.raises(ValueError, match=f"{split}_labels must contain both classes.*1 class"):
+        load_breastmnist(_npz(arrays))
