@@ -68,7 +68,10 @@ def save_run(trainer: Trainer, out_dir: str | os.PathLike, evaluations: dict[str
     np.savez_compressed(out / "predictions.npz", probs=trainer.predict("test").numpy(),
                         **{k: np.asarray(v) for k, v in test.per_sample.items()})
     np.savez_compressed(out / "weights.npz", snapshots=np.stack(trainer.weight_snapshots))
-    torch.save(trainer.model.state_dict(), out / "model.pt")
+    try:
+        torch.save(trainer.model.state_dict(), out / "model.pt")
+    except RuntimeError as err:  # torch's zip writer reports a full disk this way ("file write failed"), not as OSError
+        raise OSError(f"cannot write the weights to {out / 'model.pt'} ({err})") from err
     return out
 
 

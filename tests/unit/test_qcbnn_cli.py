@@ -174,3 +174,19 @@ def test_a_disk_that_fills_up_while_saving_is_an_error_line(tmp_path):
     proc = run_with_file_limit("qcbnn_core", [*BNN, "--out", str(tmp_path / "run")], 30_000)
     assert proc.returncode == 2 and proc.stderr.startswith("error: File too large"), proc.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_weights_write_is_an_error_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import torch
+
+    def full(*args, **kwargs):  # what torch's zip writer raises when the disk is full
+        raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter failed writing file data/0: "
+                           "file write failed")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", "digits", "--model", "cnn", "--out", str(tmp_path / "run"), *TINY])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the weights to") and "file write failed" in err
+    assert not (tmp_path / "run").exists()  # the staged run was not swapped in
