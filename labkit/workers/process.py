@@ -19,10 +19,21 @@ from .handle import RunHandle, RunSpec, WorkerError, call_target, raise_remote, 
 _CTX = mp.get_context("spawn")  # fork would copy the web server's threads and torch state
 
 
+def _pin_all_threads(cpus: frozenset[int]) -> None:
+    """Pin every thread of this process to ``cpus``: sched_setaffinity(0) moves only the calling thread, and
+    unpickling the spec may already have started threads (a module that imports torch starts its pool)."""
+    tids = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+    for tid in tids:
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except (ProcessLookupError, PermissionError):
+            pass  # a thread that ended meanwhile; new threads inherit the main thread's affinity
+
+
 def _serve(conn, spec: RunSpec, nice: int, idle_s: float | None, cpus: frozenset[int] | None = None) -> None:
     """Worker main loop: build the run, then answer ``(method, args, kwargs)`` requests until told to stop."""
     if cpus:
-        os.sched_setaffinity(0, cpus)  # before torch starts any thread, so they all stay on these cores
+        _pin_all_threads(cpus)
     if nice:
         try:
             os.nice(nice)
