@@ -233,13 +233,29 @@ def _fmt_gap(g: dict) -> str:
            f"{g['n_wrong'] + g['n_right']})"
 
 
+def _beside(name: str, result: ModelResult, measure: str) -> str:
+    """One model's gap beside its accuracy and error count (a gap bought with more errors is no win)."""
+    g = result.gaps[measure]
+    return (f"{name}: gap {g['gap']:+.3f} [{g['ci_low']:+.3f}, {g['ci_high']:+.3f}], accuracy "
+            f"{result.scores['accuracy']:.3f}, {g['n_wrong']} errors of {g['n_wrong'] + g['n_right']}")
+
+
+ONE_SEED_NOTE = ("One seed is an anecdote, not a verdict: the intervals are a bootstrap over this run's test images "
+                 "and say nothing about another training seed. The *Multi-seed verdict* tab has the answer over seeds.")
+
+
 def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "QCBNN",
-                classical: str = "BNN") -> tuple[bool | None, str]:
-    """Is QCBNN's uncertainty gap larger than the BNN's *on this one run*? Computed from the numbers.
+                classical: str = "BNN", control: str = "MLP") -> tuple[bool | None, str]:
+    """How QCBNN's uncertainty gap compares with the BNN's *on this one run*, in words computed from the numbers.
+
+    The text puts every gap beside its model's accuracy and error count, and beside the classical control's
+    when it was trained, and says that one seed is not a verdict: pages show it in a neutral colour whatever
+    the direction.
 
     Returns:
-        ``(True/False, text)``, or ``(None, text)`` when a gap is undefined (no wrong or no right prediction)
-        or the larger gap belongs to a collapsed model (see :attr:`ModelResult.collapsed`), which gets no crown.
+        ``(True/False, text)`` — whether QCBNN's gap is the larger on this seed — or ``(None, text)`` when a gap
+        is undefined (no wrong or no right prediction) or the larger gap belongs to a collapsed model (see
+        :attr:`ModelResult.collapsed`), which is then named as such.
     """
     label = MEASURE_LABELS[measure]
     q, c = results[quantum].gaps[measure], results[classical].gaps[measure]
@@ -247,28 +263,23 @@ def gap_verdict(results: dict[str, ModelResult], measure: str, quantum: str = "Q
         who = [n for n, g in ((quantum, q), (classical, c)) if not math.isfinite(g["gap"])]
         return None, (f"The {label} gap is undefined for {', '.join(who)}: it needs both correct and wrong test "
                       "predictions. Train longer or on harder data.")
+    names = [quantum, classical] + ([control] if control in results and math.isfinite(
+        results[control].gaps[measure]["gap"]) else [])
+    head = f"One seed, {label}: " + "; ".join(_beside(n, results[n], measure) for n in names) + "."
     overlap = q["ci_low"] <= c["ci_high"] and c["ci_low"] <= q["ci_high"]
-    ci_note = (" Their 95% CIs overlap, so this run cannot tell them apart." if overlap
-               else " Their 95% CIs do not overlap.")
-    head = f"One seed: {quantum} gap {_fmt_gap(q)} vs. {classical} gap {_fmt_gap(c)} in {label}."
+    ci_note = (" Their intervals overlap: this run cannot tell them apart." if overlap
+               else " Their intervals do not overlap on this run's test images.")
     winner, loser = (quantum, classical) if q["gap"] > c["gap"] else (classical, quantum)
     # A model at the base rate (a near-constant classifier) has a "gap" that says how unsure it is about
-    # the class it never predicts, not whether it notices its own mistakes: it gets no crown.
+    # the class it never predicts, not whether it notices its own mistakes.
     if results[winner].collapsed:
         return None, (f"{head} {winner}'s gap is larger, but {winner} is at the base rate (accuracy "
                       f"{results[winner].scores['accuracy']:.3f}, base rate {results[winner].base_rate:.3f}): a "
-                      "near-constant classifier's gap says little, so no model wins this run. Train longer.")
+                      f"near-constant classifier's gap says little. Train longer. {ONE_SEED_NOTE}")
     caveat = (f" Caveat: {loser} is at the base rate, so its gap says little." if results[loser].collapsed else "")
-    if winner == quantum:
-        return True, f"{head} {quantum}'s gap is larger on this seed.{ci_note}{caveat}"
-    return False, (f"{head} {quantum}'s gap is NOT larger than {classical}'s on this seed.{ci_note}{caveat}")
-
-
-def largest_gap(results: dict[str, ModelResult], measure: str = "predictive_entropy") -> str | None:
-    """The model with the largest finite gap among those not collapsed (None if there is none)."""
-    ok = {n: r.gaps[measure]["gap"] for n, r in results.items()
-          if not r.collapsed and math.isfinite(r.gaps[measure]["gap"])}
-    return max(ok, key=ok.get) if ok else None
+    direction = "larger" if winner == quantum else "NOT larger"
+    return winner == quantum, (f"{head} On this seed {quantum}'s gap is {direction} than {classical}'s.{ci_note}"
+                               f"{caveat} {ONE_SEED_NOTE}")
 
 
 def study_table(results: dict[str, ModelResult]) -> pd.DataFrame:

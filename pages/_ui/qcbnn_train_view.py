@@ -30,7 +30,7 @@ from pages._ui.live_run import LiveRun, ModelFreed
 from pages._ui.live_training import LiveControls, show_machine_note
 from pages._ui.plain_text import plain, safe_name
 from pages._ui.qcbnn_lab import (MEASURE_LABELS, STAGES, ModelResult, build_lab, certainty_order, gap_verdict,
-                                 largest_gap, load_data, load_study, result_from_run, study_table, summary_table)
+                                 load_data, load_study, result_from_run, study_table, summary_table)
 from pages._ui.run_dirs import list_runs, load_upload, open_listed, runs_root
 from pages._ui.slots import torch_threads_from_env
 from pages._ui.url_spec import UrlSpec, choice, choices, flag, integer, whole
@@ -331,13 +331,11 @@ def results_panel(results: dict[str, ModelResult], data: QCBNNDataset | None, ke
     measure = st.radio("Uncertainty measure", UNCERTAINTY_MEASURES, format_func=MEASURE_LABELS.get,
                        key=f"{key}_measure", horizontal=True)
     if "QCBNN" in results and "BNN" in results:
-        ahead, text = gap_verdict(results, measure)
-        {True: st.success, False: st.warning, None: st.info}[ahead](text)
-    best = largest_gap(results, measure)
+        _, text = gap_verdict(results, measure)
+        st.info(text)  # neutral whatever the direction: one seed is not a verdict
     collapsed = [n for n, r in results.items() if r.collapsed]
-    st.caption((f"Largest {MEASURE_LABELS[measure]} gap on this seed: **{best}**." if best else
-                "No model qualifies for the largest gap.")
-               + (f" Not ranked (at the base rate): {', '.join(collapsed)}." if collapsed else ""))
+    if collapsed:
+        st.caption(f"At the base rate (a near-constant classifier; its gap says little): {', '.join(collapsed)}.")
     st.plotly_chart(plots.uncertainty_figure({n: r.per_sample for n, r in results.items()},
                                              {n: r.gaps[measure] for n, r in results.items()},
                                              measure, MEASURE_LABELS[measure]), width="stretch", key=f"{key}_unc")
@@ -398,13 +396,11 @@ def study_body(run: LiveRun) -> None:
     table = study_table(results)
     st.dataframe(table.round(4), hide_index=True, width="stretch")
     st.plotly_chart(plots.study_figure(table), width="stretch", key="qt_study_bars")
-    best = largest_gap(results)
     collapsed = [n for n, r in results.items() if r.collapsed]
-    st.caption(f"One seed, same data, {run.meta['cfg'].epochs} epoch(s) each. Largest predictive-entropy gap among "
-               f"models above the base rate: **{best or 'none'}**."
-               + (f" At the base rate, not ranked: {', '.join(collapsed)}." if collapsed else "")
-               + " Brief runs on one seed: differences within the error bars are not evidence; the *Multi-seed "
-                 "verdict* tab has the study over seeds.")
+    st.caption(f"One seed, same data, {run.meta['cfg'].epochs} epoch(s) each — not a ranking: the intervals are a "
+               "bootstrap over this run's test images, and another seed reorders the bars."
+               + (f" At the base rate (their gaps say little): {', '.join(collapsed)}." if collapsed else "")
+               + " The *Multi-seed verdict* tab has the study over seeds.")
     st.download_button("Download CSV", table.to_csv(index=False), "qcbnn_architecture_study.csv", "text/csv",
                        key="qt_study_csv")
 

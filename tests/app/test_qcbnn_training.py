@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import pages._ui.live_training as live_training
 import pages._ui.qcbnn_train_view as view
-from pages._ui.qcbnn_lab import (LabSession, ModelResult, gap_verdict, largest_gap, load_data, result_from_run,
+from pages._ui.qcbnn_lab import (LabSession, ModelResult, gap_verdict, load_data, result_from_run,
                                  result_from_trainer, study_table)
 from pages._ui.slots import TrainingSlots
 from tests.app.page_text import shown
@@ -77,20 +77,21 @@ def test_gap_verdict_is_computed_from_the_numbers():
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.30, 0.25, 0.35), "BNN": _result("BNN", 0.10, 0.05, 0.15)},
                               "predictive_entropy")
     assert ahead is True and "+0.300" in text and "+0.100" in text and "do not overlap" in text
+    # Every gap beside its model's accuracy and errors, and the note that one seed is no verdict.
+    assert "QCBNN: gap +0.300 [+0.250, +0.350], accuracy 0.800, 5 errors of 25" in text
+    assert "not a verdict" in text and "Multi-seed verdict" in text
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.10, 0.0, 0.2), "BNN": _result("BNN", 0.12, 0.05, 0.2)},
                               "predictive_entropy")
-    assert ahead is False and "NOT larger" in text and "overlap, so this run cannot" in text
+    assert ahead is False and "NOT larger" in text and "overlap: this run cannot" in text
     collapsed = _result("QCBNN", 0.30, 0.25, 0.35)
     collapsed.per_sample["pred"] = np.zeros(25, dtype=int)
     ahead, text = gap_verdict({"QCBNN": collapsed, "BNN": _result("BNN", 0.10, 0.05, 0.15)}, "predictive_entropy")
-    assert ahead is None and "no model wins" in text  # a collapsed model gets no crown
+    assert ahead is None and "at the base rate" in text and "says little" in text  # a collapsed model: no crown
     at_base_rate = _result("BNN", 0.10, 0.05, 0.15)
     at_base_rate.per_sample["label"] = np.r_[np.zeros(20, int), np.ones(5, int)]  # base rate 0.8 = its accuracy
     assert at_base_rate.collapsed and at_base_rate.base_rate == pytest.approx(0.8)
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", 0.30, 0.25, 0.35), "BNN": at_base_rate}, "predictive_entropy")
     assert ahead is True and "One seed" in text and "Caveat: BNN is at the base rate" in text
-    assert largest_gap({"QCBNN": collapsed, "BNN": at_base_rate, "CNN": _result("CNN", 0.05, 0, 0.1)},
-                       "predictive_entropy") == "CNN"
     assert "Caveat" not in gap_verdict({"QCBNN": _result("QCBNN", 0.3, 0.25, 0.35),
                                         "BNN": _result("BNN", 0.1, 0.05, 0.15)}, "predictive_entropy")[1]
     ahead, text = gap_verdict({"QCBNN": _result("QCBNN", math.nan, math.nan, math.nan),
@@ -203,11 +204,13 @@ def test_start_step_pause_reset(slots):
     if math.isfinite(q) and math.isfinite(b):
         assert f"{q:+.3f}" in verdict and f"{b:+.3f}" in verdict
         if results["QCBNN" if q > b else "BNN"].collapsed:  # after 24 examples the winner may be at the base rate
-            assert "no model wins" in verdict
+            assert "says little" in verdict
         else:
             assert ("NOT larger" in verdict) == (q <= b)
-    crowned = [c for c in at.caption if "Largest predictive entropy gap on this seed" in str(c.value)]
-    assert not crowned or all(f"**{n}**" not in str(crowned[0].value) for n, r in results.items() if r.collapsed)
+    # One seed never looks like a verdict: a neutral box (no green or orange), no "largest gap" crown.
+    assert "One seed" in _texts(at.info) and "not a verdict" in _texts(at.info)
+    assert not [w for w in [*at.success, *at.warning] if "One seed" in str(w.value)]
+    assert not [c for c in at.caption if "Largest" in str(c.value)]
     at.radio(key="qt_res_measure").set_value("mutual_information").run()
     assert not at.exception and "mutual information" in _texts([*at.success, *at.warning, *at.info])
     steps = _steps(lab)

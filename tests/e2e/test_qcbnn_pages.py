@@ -47,6 +47,10 @@ def test_training_page_runs_live_ticks(page, app_url):
     page.get_by_text("Finished: 2 epochs.").wait_for(timeout=240_000)
     assert _steps_done(page) == 16
     page.get_by_text("Does the model know when it is wrong?").wait_for(timeout=120_000)
-    page.get_by_text(re.compile(r"QCBNN gap [+-]\d\.\d{3}")).first.wait_for(timeout=60_000)  # the one-seed verdict
+    page.get_by_text(re.compile(r"QCBNN: gap [+-]\d\.\d{3}")).first.wait_for(timeout=60_000)  # one seed, neutral
+    # Neutral, not green: the one-seed box's colour differs from the success box's ("Finished: …").
+    colour = lambda text: page.locator("[data-testid='stAlertContainer']").filter(has_text=text).first.evaluate(  # noqa: E731
+        "e => getComputedStyle(e).backgroundColor")
+    assert colour("One seed") != colour("Finished: 2 epochs.")
     page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)  # curves, weights, uncertainty, reliability
     assert_no_exception(page)
