@@ -4,6 +4,8 @@ Used by the training lab page and notebook 02, so they live in the core (they re
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -79,6 +81,9 @@ def _fill(color: str | None) -> str:
 
 EVAL_PANELS = (("2", "exact_match", SPLIT_DASH), ("3", "mape", {"interpolation": "solid"}),
                ("4", "mae", {"interpolation": "solid"}))
+# Where each metric can lie: a band is clipped to it (an exact match above 1 or an error below 0 is impossible,
+# whatever a t-interval over a few seeds says).
+METRIC_RANGE = {"exact_match": (0.0, 1.0), "mape": (0.0, math.inf), "mae": (0.0, math.inf)}
 
 
 def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_steps: int | None = None,
@@ -126,13 +131,17 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
                 last = max(last, steps[-1])
                 values = [[np.nan if d[s] is None else float(d[s]) for s in steps] for d in per_seed]
                 mean, lo, hi = _mean_band(values)
+                floor, ceiling = METRIC_RANGE[metric]
+                lo, hi = [max(v, floor) for v in lo], [min(v, ceiling) for v in hi]
                 common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": loss}
                 if len(runs) > 1:
+                    # mode "lines" with no width: a filled area only (plotly's default mode for a few points adds
+                    # markers, which drew the band's corners as stray dots).
                     traces.append({"type": "scatter", "x": steps + steps[::-1], "y": hi + lo[::-1], "fill": "toself",
-                                   "fillcolor": _fill(color), "line": {"width": 0}, "hoverinfo": "skip",
-                                   "showlegend": False, **common})
+                                   "mode": "lines", "fillcolor": _fill(color), "line": {"width": 0},
+                                   "hoverinfo": "skip", "showlegend": False, **common})
                 traces.append({"type": "scatter", "x": steps, "y": mean, "mode": "lines+markers",
-                               "name": f"{label} ({split})", "showlegend": axis == "2" and split != "interpolation",
+                               "name": f"{label} ({split})", "showlegend": axis == "2",
                                "line": {"color": color, "dash": dash}, "marker": {"size": 4}, **common})
                 if show_seeds:
                     traces += [{"type": "scatter", "x": steps, "y": v, "mode": "lines", "showlegend": False,

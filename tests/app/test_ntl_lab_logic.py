@@ -111,3 +111,17 @@ def test_cpu_cost_cap_refuses_the_26_second_round_and_allows_the_presets():
     with pytest.raises(ValueError, match="about 26 s"):
         check_cpu_cost(heavy, 4)  # the measured 26.5 s round
     check_cpu_cost(heavy.replace(batch_size=16), 2)
+
+
+def test_bands_are_filled_areas_inside_each_metrics_range_and_every_line_has_a_legend():
+    # Two seeds far apart: a t-interval over two values reaches below 0 (errors) and above 1 (exact match).
+    runs = {("was", 0): _hist({5: (0.05, 1.0), 10: (0.9, 0.5)}), ("was", 1): _hist({5: (0.95, 90.0), 10: (1.0, 0.1)})}
+    fig = curves_figure(runs)
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == 3 and all(t.mode == "lines" and t.line.width == 0 for t in bands)  # areas, never markers
+    for t in bands:
+        low, high = {"x2": (0.0, 1.0), "x3": (0.0, math.inf), "x4": (0.0, math.inf)}[t.xaxis]
+        assert all(low <= y <= high for y in t.y), t.xaxis
+    assert min(next(t for t in bands if t.xaxis == "x2").y) == 0.0  # clipped, not drawn below 0
+    named = [t for t in fig.data if t.xaxis == "x2" and t.fill != "toself"]
+    assert all(t.showlegend for t in named) and {t.name for t in named} == {"CE + NTL-WAS (interpolation)"}
