@@ -84,6 +84,8 @@ EVAL_PANELS = (("2", "exact_match", SPLIT_DASH), ("3", "mape", {"interpolation":
 # Where each metric can lie: a band is clipped to it (an exact match above 1 or an error below 0 is impossible,
 # whatever a t-interval over a few seeds says).
 METRIC_RANGE = {"exact_match": (0.0, 1.0), "mape": (0.0, math.inf), "mae": (0.0, math.inf)}
+LOG_METRICS = ("mape", "mae")
+LOG_FLOOR = 1e-12  # stands for 0 on a log axis (below any axis range drawn)
 
 
 def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_steps: int | None = None,
@@ -105,6 +107,7 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
     traces: list[dict] = []
     last = 0
     any_train = False
+    positive: dict[str, list[float]] = {m: [] for m in LOG_METRICS}
     for loss, runs in by_loss(histories).items():
         color, label = COLORS.get(loss), loss_label(loss)
         curves = []
@@ -129,10 +132,15 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
                 if not steps:
                     continue
                 last = max(last, steps[-1])
-                values = [[np.nan if d[s] is None else float(d[s]) for s in steps] for d in per_seed]
+                scale = 100.0 if metric == "mape" else 1.0  # MAPE in per cent, as in the verdict and threshold box
+                values = [[np.nan if d[s] is None else scale * float(d[s]) for s in steps] for d in per_seed]
                 mean, lo, hi = _mean_band(values)
                 floor, ceiling = METRIC_RANGE[metric]
                 lo, hi = [max(v, floor) for v in lo], [min(v, ceiling) for v in hi]
+                if metric in LOG_METRICS:
+                    positive[metric] += [m for m in mean if np.isfinite(m) and m > 0]
+                    # A log axis cannot show 0: a band reaching 0 is drawn down to the bottom of the axis.
+                    lo = [v if v > 0 else LOG_FLOOR for v in lo]
                 common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": loss}
                 if len(runs) > 1:
                     # mode "lines" with no width: a filled area only (plotly's default mode for a few points adds
@@ -151,10 +159,26 @@ def curves_figure(histories: Mapping[Any, Sequence[Mapping[str, Any]]], total_st
     layout = {"height": 340, "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
               "legend": {"orientation": "h", "y": -0.25}, "yaxis2": {"range": [0, 1]},
               **{f"xaxis{_axis(i)}": {"title": {"text": "step"}, "range": span} for i in range(1, 5)}}
+    # Errors early in training are orders of magnitude above the final ones (and one wild seed sets a linear
+    # scale): MAPE always on a log axis, MAE when its means span two decades or more.
+    mae = positive["mae"]
+    log_mae = bool(mae) and max(mae) >= 100 * min(mae)
+    layout["yaxis3"] = _log_range(positive["mape"])
+    if log_mae:
+        layout["yaxis4"] = _log_range(mae)
     # Runs saved with evaluations only (e.g. the design-search gallery) would otherwise leave a bare panel.
     loss_title = "Training loss (CE part)" if any_train else "Training loss (not recorded in these runs)"
-    return _figure(traces, (loss_title, "Exact match (held-out)", "MAPE (interpolation)",
-                            "MAE (interpolation)"), layout)
+    return _figure(traces, (loss_title, "Exact match (held-out)", "MAPE % (interpolation, log)",
+                            "MAE (interpolation, log)" if log_mae else "MAE (interpolation)"), layout)
+
+
+def _log_range(values: list[float]) -> dict:
+    """A log y-axis spanning the positive means (a decade of room below), so a band floored at
+    :data:`LOG_FLOOR` runs to the axis's bottom rather than stretching it."""
+    if not values:
+        return {"type": "log"}
+    low, high = math.log10(min(values)), math.log10(max(values))
+    return {"type": "log", "range": [low - 1, high + 0.3]}
 
 
 def digit_heatmaps(probs: Mapping[str, np.ndarray], question: str, answer: str) -> go.Figure:

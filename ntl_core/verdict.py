@@ -62,6 +62,13 @@ def _fmt(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
+def _shown(metric: str, x: float) -> str:
+    """A metric's value as the lab shows it everywhere: MAPE in per cent (its chart and threshold box are in %)."""
+    if metric == "mape" and x is not None and math.isfinite(x):
+        return f"{100 * x:.3g} %"
+    return _fmt(x)
+
+
 def _signed(metric: str, ntl: float, ce: float) -> float:
     return ntl - ce if HIGHER_IS_BETTER[metric] else ce - ntl
 
@@ -120,8 +127,11 @@ def compare(histories: Histories, headline: str = "exact_match", split: str = "i
             outcome = "no clear difference"
         label = LOSS_LABELS.get(loss, loss)
         name = headline.replace("_", " ")
-        detail = (f"{name} {_fmt(mean)} vs {_fmt(mean_ce)} (CE), mean of {n} seed{'s' if n != 1 else ''}"
-                  + ("" if n < 2 else f"; paired difference {d:+.3g} ± {_fmt(ci)} (95 % CI, > 0 = {label} better), "
+        pct = headline == "mape"  # the difference in percentage points, like the values
+        diff = (f"{100 * d:+.3g} ± {_fmt(100 * ci)} percentage points" if pct else f"{d:+.3g} ± {_fmt(ci)}")
+        detail = (f"{name} {_shown(headline, mean)} vs {_shown(headline, mean_ce)} (CE), mean of {n} "
+                  f"seed{'s' if n != 1 else ''}"
+                  + ("" if n < 2 else f"; paired difference {diff} (95 % CI, > 0 = {label} better), "
                                       f"better on {wins} of {n} seeds")
                   + f"; step {step}, {split}.")
         why = {

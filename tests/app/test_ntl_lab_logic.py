@@ -38,11 +38,12 @@ def test_curves_plot_the_ce_part_binned_and_the_eval_metrics():
 def test_mape_and_mae_show_interpolation_on_their_own_axes():
     hist = _hist({5: (0.2, 3.0), 10: (0.4, 2.0)}) + _hist({5: (0.0, 4000.0), 10: (0.0, 3000.0)}, "extrapolation")
     fig = curves_figure({"ce": hist})
-    for axis, metric in (("x3", [0.03, 0.02]), ("x4", [3.0, 2.0])):
+    for axis, metric in (("x3", [3.0, 2.0]), ("x4", [3.0, 2.0])):  # MAPE 0.03, 0.02 is drawn in per cent
         traces = [t for t in fig.data if t.xaxis == axis]
-        assert [list(t.y) for t in traces] == [metric]  # extrapolation's thousands are not on these axes
+        assert [list(t.y) for t in traces] == [pytest.approx(metric)]  # extrapolation's thousands are not here
     titles = [a.text for a in fig.layout.annotations]
-    assert "MAPE (interpolation)" in titles and "MAE (interpolation)" in titles
+    assert "MAPE % (interpolation, log)" in titles and "MAE (interpolation)" in titles
+    assert fig.layout.yaxis3.type == "log" and fig.layout.yaxis4.type != "log"  # MAE spans less than two decades
 
 
 def test_runs_saved_without_training_rows_say_so_in_the_loss_panel():
@@ -125,3 +126,15 @@ def test_bands_are_filled_areas_inside_each_metrics_range_and_every_line_has_a_l
     assert min(next(t for t in bands if t.xaxis == "x2").y) == 0.0  # clipped, not drawn below 0
     named = [t for t in fig.data if t.xaxis == "x2" and t.fill != "toself"]
     assert all(t.showlegend for t in named) and {t.name for t in named} == {"CE + NTL-WAS (interpolation)"}
+
+
+def test_errors_spanning_decades_go_on_log_axes_and_bands_reaching_zero_run_to_the_bottom():
+    runs = {("ce", 0): _hist({5: (0.0, 3000.0), 10: (0.5, 2.0)}), ("ce", 1): _hist({5: (0.0, 1000.0), 10: (0.6, 0.5)})}
+    fig = curves_figure(runs)
+    assert fig.layout.yaxis4.type == "log" and "MAE (interpolation, log)" in [a.text for a in fig.layout.annotations]
+    mape_band = next(t for t in fig.data if t.xaxis == "x3" and t.fill == "toself")
+    assert all(y > 0 for y in mape_band.y)  # never below 0, and drawable on a log axis
+    low, high = fig.layout.yaxis3.range
+    mape_means = list(next(t for t in fig.data if t.xaxis == "x3" and t.fill != "toself").y)
+    assert mape_means == [pytest.approx(2000.0), pytest.approx(1.25)]  # per cent: (30 + 10) / 2 and (0.02 + 0.005) / 2
+    assert low <= math.log10(1.25) and high >= math.log10(2000.0)  # both means inside the axis

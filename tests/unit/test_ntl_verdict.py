@@ -67,6 +67,10 @@ def test_one_seed_gives_no_interval_and_no_green_box():
 def test_headline_mape_and_missing_pieces():
     v = compare(_runs(CE, [(0.50, 5.0), (0.55, 4.0), (0.60, 3.0)]), headline="mape")
     assert v.losses[0].outcome == "ahead" and v.losses[0].diff > 0  # lower MAPE counts as better
+    # MAPE reads in per cent, as on its chart and in the threshold box (not as a fraction such as 1.28).
+    text = v.losses[0].text
+    assert f"mape {100 * v.losses[0].mean:.3g} % vs {100 * v.losses[0].mean_ce:.3g} % (CE)" in text
+    assert "percentage points" in text
     assert compare({("was", 0): _hist(0.5, 1.0)}).box == "info"
     assert "No evaluation yet" in compare({("ce", 0): [{"step": 1}], ("was", 0): [{"step": 1}]}).lines[0]
     with pytest.raises(ValueError, match="headline"):
