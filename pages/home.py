@@ -2,6 +2,7 @@
 import streamlit as st
 
 from pages._ui.common import sidebar
+from pages._ui.findings import ntl_finding, qcbnn_finding
 from pages._ui.registry import PAGES
 from pages._ui.tour import STOPS, go_to
 
@@ -26,6 +27,14 @@ parametrised quantum circuit fed with classical noise. Trained as a Bayesian mod
 more uncertain on the images it gets wrong than on those it gets right: the *uncertainty gap*.
 """
 )
+findings = [text for text in (qcbnn_finding(), ntl_finding()) if text]
+if findings:
+    st.subheader("What we measured")
+    st.markdown("Pre-registered studies on the papers' own data, re-run on seeds the selection never saw — "
+                "computed here from the committed runs:\n\n" + "\n".join(f"* {t}" for t in findings))
+    c1, c2 = st.columns(2)
+    c1.page_link("pages/qcbnn_training.py", label="The QCBNN study: *Multi-seed verdict* tab", icon="🩻")
+    c2.page_link("pages/ntl_training_lab.py", label="Train CE against CE + NTL yourself", icon="🧮")
 with st.container(border=True):
     st.markdown(f"**New here? Take the guided tour** ({len(STOPS)} stops, about 10 minutes): each stop opens a "
                 "page in the right state and says what to look at.")
