@@ -12,6 +12,7 @@ from pathlib import Path
 
 from labkit.stats import t_interval
 
+RUNS = Path(__file__).resolve().parent.parent / "docs" / "ntl_learned_study" / "runs.jsonl"  # the committed runs
 CPU_CAP_S = 300.0  # CPU-seconds of training per run: ≤ 5 min on one idle thread
 EM_TARGET = 0.5
 EVAL_SIZE = 256

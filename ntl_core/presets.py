@@ -31,6 +31,7 @@ class Preset:
         evidence: where ``expected`` comes from (command and seeds), or why it is missing.
         search_setting: the design-search setting it reproduces (a test checks ``expected`` against
             the committed confirmation results).
+        study_setting: the same for a setting of the learned-regime study (``ntl_core.learned_study``).
     """
 
     id: str
@@ -42,6 +43,7 @@ class Preset:
     seeds: tuple[int, ...] = (0, 1, 2)
     evidence: str = ""
     search_setting: str | None = None  # the design-search setting whose confirmation gave ``expected``
+    study_setting: str | None = None  # the learned-regime study's setting whose confirmation gives ``expected``
 
     def __post_init__(self) -> None:
         if self.headline_metric not in HIGHER_IS_BETTER:
@@ -53,7 +55,7 @@ class Preset:
         return {"id": self.id, "label": self.label, "config": self.config.to_dict(),
                 "headline_metric": self.headline_metric, "expected": self.expected,
                 "losses": list(self.losses), "seeds": list(self.seeds), "evidence": self.evidence,
-                "search_setting": self.search_setting}
+                "search_setting": self.search_setting, "study_setting": self.study_setting}
 
 
 _SEARCH = "docs/ntl_design_search.md"
@@ -67,6 +69,16 @@ def _search_config(setting: str) -> TrainConfig:
     return TrainConfig(**{**fields, "device": "auto", "eval_every": 50})
 
 
+def _study_config(setting: str) -> TrainConfig:
+    """A setting of the learned-regime study at its calibrated budget (evaluated 20 times per run)."""
+    from ntl_core import learned_study
+
+    runs = learned_study.load(learned_study.RUNS)
+    steps = learned_study.budgets(runs).get(setting) or 500
+    fields = learned_study.config(setting, "was", 0, steps)
+    return TrainConfig(**{**fields, "device": "auto", "eval_every": learned_study.eval_every(steps)})
+
+
 _ALL = (
     Preset("cpu-classroom", "CPU classroom: 2-digit multiplication, unclipped — the search's best, not confirmed",
            _search_config("no-clip"), "mape", "no difference", seeds=(0, 1, 2), search_setting="no-clip",
@@ -76,6 +88,11 @@ _ALL = (
            _search_config("3-digit"), "mape", "no difference", seeds=(0, 1, 2), search_setting="3-digit",
            evidence="the search's contrast setting: 0 exact match for both losses, errors of thousands of per cent, "
                     f"on seeds 0–2 and 100–104 ({_SEARCH})"),
+    Preset("dm-place-value", "DeepMind place value: where CE learns in 5 CPU-minutes (the second study's best case)",
+           _study_config("dm-place-value"), "exact_match", None, losses=("ce", "was"), seeds=(0,),
+           study_setting="dm-place-value",
+           evidence="not confirmed yet: on the selection seeds 0–4 NTL-WAS was +0.071 exact match (95 % CI −0.18 to "
+                    "+0.32), no robust effect; its confirmation on seeds 200–211 is running (docs/ntl_learned_study.md)"),
     Preset("gpu-multiplication", "GPU: 2-digit multiplication with a 4×256 model, batch 256, 3 seeds",
            _search_config("base").replace(model="gpt2-small", batch_size=256, lr=1e-3, warmup_steps=200,
                                           steps=3000, eval_every=100, eval_size=512),

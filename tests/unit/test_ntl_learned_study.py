@@ -85,3 +85,19 @@ def test_censored_runs_count_as_the_budget_plus_one_interval():
     assert plan.steps_to_target(never, b) == b + plan.eval_every(b)
     assert plan.first_step_at(never["curve"]) is None
     assert math.isclose(plan.steps_to_target(_run("1", "addition", "ce", 0, 0.9, b, cross=500), b), 500)
+
+
+def test_presets_claim_what_the_committed_confirmation_found():
+    from ntl_core.presets import PRESET_INFO
+
+    runs = plan.load(plan.RUNS)
+    studied = [p for p in PRESET_INFO.values() if p.study_setting]
+    assert studied, "a preset reproduces the learned-regime study's setting"
+    for preset in studied:
+        assert preset.config.steps == plan.budgets(runs)[preset.study_setting]  # the calibrated budget
+        assert TrainConfig.from_dict({**preset.config.to_dict(), "device": "cpu"}).task == \
+            plan.config(preset.study_setting, "ce", 0)["task"]
+        stats = [s for s in plan.confirmation(runs) if s["setting"] == preset.study_setting and s["loss"] == "was"]
+        complete = bool(stats) and stats[0]["d_em"]["n"] == len(plan.CONFIRMATION_SEEDS)
+        # The claim comes from stage 2 only: none until all twelve confirmation seeds are in, then the rule's verdict.
+        assert preset.expected == (stats[0]["verdict"] if complete else None), preset.id
