@@ -89,10 +89,10 @@ _ALL = (
            evidence="the search's contrast setting: 0 exact match for both losses, errors of thousands of per cent, "
                     f"on seeds 0–2 and 100–104 ({_SEARCH})"),
     Preset("dm-place-value", "DeepMind place value: where CE learns in 5 CPU-minutes (the second study's best case)",
-           _study_config("dm-place-value"), "exact_match", None, losses=("ce", "was"), seeds=(0,),
+           _study_config("dm-place-value"), "exact_match", "no difference", losses=("ce", "was"), seeds=(0,),
            study_setting="dm-place-value",
-           evidence="not confirmed yet: on the selection seeds 0–4 NTL-WAS was +0.071 exact match (95 % CI −0.18 to "
-                    "+0.32), no robust effect; its confirmation on seeds 200–211 is running (docs/ntl_learned_study.md)"),
+           evidence="the learned-regime study's confirmation on the unseen seeds 200–211: NTL-WAS minus CE exact match "
+                    "+0.032 (95 % CI -0.062 to +0.127) (docs/ntl_learned_study.md)"),
     Preset("gpu-multiplication", "GPU: 2-digit multiplication with a 4×256 model, batch 256, 3 seeds",
            _search_config("base").replace(model="gpt2-small", batch_size=256, lr=1e-3, warmup_steps=200,
                                           steps=3000, eval_every=100, eval_size=512),
