@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from labkit.study_log import current_commit
 from ntl_core import learned_study as plan
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "ntl_learned_study"
@@ -35,6 +35,7 @@ def train_run(stage: str, setting: str, loss: str, seed: int, steps: int, every:
     Budgets count CPU time of the training steps only (evaluation and data generation excluded), so the
     figure is what the run costs on one idle thread, whatever else the machine does.
     """
+    import numpy as np
     import torch
 
     torch.set_num_threads(1)
@@ -43,7 +44,7 @@ def train_run(stage: str, setting: str, loss: str, seed: int, steps: int, every:
     trainer = Trainer(TrainConfig.from_dict(plan.config(setting, loss, seed, steps)))
     for split in trainer.available_splits:  # generate (or read) every data set before the clock starts
         trainer.sample_questions(1, split)
-    trainer.task.sample_train(__import__("numpy").random.default_rng(0), 1)
+    trainer.task.sample_train(np.random.default_rng(0), 1)
     curve, cpu, wall0 = [trainer.evaluate("interpolation")], 0.0, time.perf_counter()
     while True:
         c0 = time.process_time()
@@ -61,20 +62,12 @@ def train_run(stage: str, setting: str, loss: str, seed: int, steps: int, every:
             "cpu_seconds": cpu, "wall_seconds": time.perf_counter() - wall0}
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run_jobs(jobs: list[tuple], path: Path, workers: int) -> None:
     """Train ``(stage, setting, loss, seed, steps, every)`` jobs not yet in ``path``, appending each result."""
     done = {(r["stage"], r["setting"], r["loss"], r["seed"]) for r in plan.load(path)}
     todo = [j for j in jobs if j[:4] not in done]
     print(f"{len(todo)} runs to train ({len(jobs) - len(todo)} already in {path.name})", flush=True)
-    commit, started = _commit(), time.perf_counter()
+    commit, started = current_commit(), time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         futures = [pool.submit(train_run, *job) for job in todo]
         for i, future in enumerate(as_completed(futures), 1):

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from labkit.strict_json import jsonable
+from labkit.study_log import current_commit, read_records
 from qcbnn_core import breastmnist_study as plan
 from qcbnn_core.study import run_many, summarize, verdict
 
@@ -32,35 +32,14 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "qcbnn_breastmnist"
 SUMMARIES = OUT.parent / "qcbnn_study"  # where the page's multi-seed tab and notebook 03 look
 
 
-def load_runs(path: Path) -> list[dict]:
-    """Every run record of the runs file (one JSON object per line); a torn last line is ignored."""
-    if not path.exists():
-        return []
-    runs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError:
-            print(f"skipping an unreadable line of {path} (a run interrupted while being written)", file=sys.stderr)
-    return runs
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run_stage(stage: str, specs, runs_path: Path, jobs: int) -> None:
-    done = {(r["stage"], r["model"], r["seed"]) for r in load_runs(runs_path)}
+    done = {(r["stage"], r["model"], r["seed"]) for r in read_records(runs_path)}
     todo = [s for s in specs if (stage, s.label, s.seed) not in done]
     print(f"stage {stage}: {len(todo)} runs to train ({len(specs) - len(todo)} already in {runs_path.name})",
           flush=True)
     if not todo:
         return
-    commit, t0, count = _commit(), time.perf_counter(), [0]
+    commit, t0, count = current_commit(), time.perf_counter(), [0]
 
     def save(rec: dict) -> None:
         count[0] += 1
@@ -90,31 +69,32 @@ def main(argv: list[str] | None = None) -> int:
     runs_path = args.dir / "runs.jsonl"
     if args.phase == "select":
         run_stage("1a", plan.stage1a_specs(), runs_path, args.jobs)
-        family = plan.stage1a_family(_stage(load_runs(runs_path), ("1a",)))
+        family = plan.stage1a_family(_stage(read_records(runs_path), ("1a",)))
         if family is None:
             print("stage 1a: every family collapsed or has an undefined validation gap; no stage 1b", flush=True)
             return 1
         print(f"stage 1a family (largest mean validation gap): {family}", flush=True)
         run_stage("1b", plan.stage1b_specs(family), runs_path, args.jobs)
-        print(f"selected for stage 2: {plan.selected(_stage(load_runs(runs_path), ('1a', '1b')))}", flush=True)
+        print(f"selected for stage 2: {plan.selected(_stage(read_records(runs_path), ('1a', '1b')))}", flush=True)
         return 0
     if args.phase == "confirm":
-        choice = plan.selected(_stage(load_runs(runs_path), ("1a", "1b")))
+        choice = plan.selected(_stage(read_records(runs_path), ("1a", "1b")))
         if choice is None:
             print("stage 1 is not complete: run the select phase first", file=sys.stderr)
             return 1
         print(f"confirming {choice}", flush=True)
         run_stage("2", plan.stage2_specs(choice), runs_path, args.jobs)
         return 0
-    runs = load_runs(runs_path)
+    runs = read_records(runs_path)
     for name, stages in (("select", ("1a", "1b")), ("confirm", ("2",))):
         records = _stage(runs, stages)
         if not records:
             continue
         summary = summarize(records, baseline="bnn")
         summary.update(data="breastmnist", stages=list(stages), protocol="docs/qcbnn_breastmnist_protocol.md",
-                       selected=plan.selected(_stage(runs, ("1a", "1b"))), jobs=None,
-                       wall_seconds=sum(r["train_seconds"] for r in records))
+                       selected=plan.selected(_stage(runs, ("1a", "1b"))),
+                       # runs were trained across sessions and phases: their summed training time, not a wall time
+                       train_seconds_total=sum(r["train_seconds"] for r in records))
         path = args.summaries / f"{name}_breastmnist.json"
         path.write_text(json.dumps(jsonable(summary), allow_nan=False, indent=1) + "\n")
         print(f"wrote {path} ({len(records)} runs)")

@@ -6,11 +6,11 @@ Presets, the lab and notebook 02 read the analysis from here, so the numbers the
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from labkit.stats import t_interval
+from labkit.study_log import read_records as load  # the runs file: one JSON record per finished run
 
 RUNS = Path(__file__).resolve().parent.parent / "docs" / "ntl_learned_study" / "runs.jsonl"  # the committed runs
 CPU_CAP_S = 300.0  # CPU-seconds of training per run: ≤ 5 min on one idle thread
@@ -43,20 +43,6 @@ def calibration_interval(setting: str) -> int:
 def config(setting: str, loss: str, seed: int, steps: int = 0) -> dict:
     """The TrainConfig fields of one run."""
     return {**BASE, **SETTINGS[setting], "loss": loss, "seed": seed, "steps": steps}
-
-
-def load(path: str | Path) -> list[dict]:
-    """Every run record of a runs file (one JSON object per line); a torn last line is ignored."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
 
 
 # ----------------------------------------------------------------------------- stage 0

@@ -69,12 +69,11 @@ def _search_config(setting: str) -> TrainConfig:
     return TrainConfig(**{**fields, "device": "auto", "eval_every": 50})
 
 
-def _study_config(setting: str) -> TrainConfig:
-    """A setting of the learned-regime study at its calibrated budget (evaluated 20 times per run)."""
+def _study_config(setting: str, steps: int) -> TrainConfig:
+    """A setting of the learned-regime study at its stage-0 budget ``steps`` (a test checks it against the
+    committed calibration, so importing the presets reads no run file), evaluated 20 times per run."""
     from ntl_core import learned_study
 
-    runs = learned_study.load(learned_study.RUNS)
-    steps = learned_study.budgets(runs).get(setting) or 500
     fields = learned_study.config(setting, "was", 0, steps)
     return TrainConfig(**{**fields, "device": "auto", "eval_every": learned_study.eval_every(steps)})
 
@@ -89,7 +88,7 @@ _ALL = (
            evidence="the search's contrast setting: 0 exact match for both losses, errors of thousands of per cent, "
                     f"on seeds 0–2 and 100–104 ({_SEARCH})"),
     Preset("dm-place-value", "DeepMind place value: where CE learns in 5 CPU-minutes (the second study's best case)",
-           _study_config("dm-place-value"), "exact_match", "no difference", losses=("ce", "was"), seeds=(0,),
+           _study_config("dm-place-value", 500), "exact_match", "no difference", losses=("ce", "was"), seeds=(0,),
            study_setting="dm-place-value",
            evidence="the learned-regime study's confirmation on the unseen seeds 200–211: NTL-WAS minus CE exact match "
                     "+0.032 (95 % CI -0.062 to +0.127) (docs/ntl_learned_study.md)"),
