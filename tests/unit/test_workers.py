@@ -154,11 +154,26 @@ def test_missing_ray_is_a_clear_message(monkeypatch):
         open_run(RunSpec(Counter), "ray", "auto")
 
 
+def test_cluster_slots_count_the_runs_the_cluster_can_hold():
+    from labkit.workers.ray_backend import cluster_slots
+
+    assert cluster_slots({"CPU": 2.0}, threads=1) == 2  # the measured case: 2 one-CPU nodes
+    assert cluster_slots({"CPU": 7.0}, threads=2) == 3
+    assert cluster_slots({"CPU": 16.0, "GPU": 1.0}, threads=1, num_gpus=0.25) == 4
+    assert cluster_slots({"CPU": 16.0}, threads=1, num_gpus=0.5) == 0  # no GPU in the cluster: no run fits
+    assert cluster_slots({}, threads=1) == 0
+    with pytest.raises(ValueError, match="at least one CPU"):
+        cluster_slots({"CPU": 2.0}, threads=0)
+
+
 @pytest.mark.slow
 def test_ray_actor_gives_the_same_rows(reference_rows):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
+        from labkit.workers.ray_backend import connected_cluster_slots
+
+        assert connected_cluster_slots("local", threads=1) == 2
         with open_run(TINY_LAB, "ray", "local") as run:
             assert _rows_equal(run.step(4), reference_rows)
             with pytest.raises(ValueError, match="each loss"):
